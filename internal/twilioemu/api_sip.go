@@ -1,0 +1,3 @@
+package twilioemu
+
+func (e *Emulator) registerSIP() {}

@@ -1,0 +1,9 @@
+package twilioemu_test
+
+import (
+	"errors"
+
+	"github.com/twilio/twilio-go/client"
+)
+
+func asRestError(err error, target **client.TwilioRestError) bool { return errors.As(err, target) }
