@@ -191,7 +191,10 @@ func Resolve(file, flags Profile, env func(string) string, readFile func(string)
 	case eff.AccountSID == "":
 		errs = append(errs, fmt.Errorf("account_sid: not set: write account_sid in the profile or export %s or %s", pre+"ACCOUNT_SID", EnvAccountSID))
 	case !accountSIDRe.MatchString(eff.AccountSID):
-		errs = append(errs, fmt.Errorf("account_sid: %q (from the environment) is not an account SID (AC followed by 32 hex digits)", eff.AccountSID))
+		// Flags and file were validated above, so the value came from the
+		// environment; it is not printed in case a secret was exported
+		// under the wrong name.
+		errs = append(errs, fmt.Errorf("account_sid: the value of %s or %s is not an account SID (AC followed by 32 hex digits)", pre+"ACCOUNT_SID", EnvAccountSID))
 	}
 
 	out := Resolved{Profile: eff}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 
@@ -80,11 +81,29 @@ func (c *Client) AuthToken() region.Secret { return c.authToken }
 // Host is the host name the client uses for product: api.dublin.ie1.twilio.com.
 func (c *Client) Host(product string) string { return region.Host(product, c.region, c.edge) }
 
+// String names the client without its credentials.
+func (c *Client) String() string {
+	return fmt.Sprintf("twilio %s client via %s for %s", c.region, c.edge, c.accountSID)
+}
+
+// LogValue keeps a logged client to its region, edge and account.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("region", string(c.region)), slog.String("edge", c.edge), slog.String("account_sid", c.accountSID))
+}
+
 // Pool is the pool the client sends through.
 func (c *Client) Pool() *Pool { return c.pool }
 
-// Classify classifies err from a call made through c (see Classify).
-func (c *Client) Classify(op string, err error) error { return Classify(c.region, op, err) }
+// Classify classifies err from a call made through c (see Classify),
+// noting which credential the call used.
+func (c *Client) Classify(op string, err error) error {
+	e := classify(c.region, op, err)
+	if e == nil {
+		return err
+	}
+	e.AuthToken = c.user == c.accountSID
+	return e
+}
 
 // API is the REST API 2010 service (IncomingPhoneNumbers, Calls,
 // Applications, SIP domains, Keys), bound to ctx.

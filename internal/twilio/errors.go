@@ -71,6 +71,9 @@ type Error struct {
 	// Err is the underlying error (*client.TwilioRestError, a network or
 	// context error).
 	Err error
+	// AuthToken is true when the call authenticated with the account SID
+	// and auth token rather than an API key (set by Client.Classify).
+	AuthToken bool
 }
 
 // Unwrap returns the underlying error, so errors.Is(err, context.Canceled)
@@ -103,9 +106,13 @@ func (e *Error) Error() string {
 			e.Region, e.Code, e.Region)
 		return b.String()
 	case e.Kind == KindAuth:
-		fmt.Fprintf(&b, "twilio rejected the %s credentials (%s): API keys and auth tokens are region-specific; use a key created in %s",
-			e.Region, e.codeOrStatus(), e.Region)
-		if touchesAccountsOrKeys(e.Op) {
+		use := "a key created in " + string(e.Region)
+		if e.AuthToken {
+			use = "the auth token of " + string(e.Region)
+		}
+		fmt.Fprintf(&b, "twilio rejected the %s credentials (%s): API keys and auth tokens are region-specific; use %s",
+			e.Region, e.codeOrStatus(), use)
+		if !e.AuthToken && touchesAccountsOrKeys(e.Op) {
 			b.WriteString("; Standard API keys cannot use /Accounts or /Keys: use a Main key or the auth token for this call")
 		}
 	case e.Kind == KindCanceled:
@@ -129,8 +136,11 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) codeOrStatus() string {
-	if e.Code != 0 {
-		return fmt.Sprintf("%d, http %d", e.Code, e.Status)
+	switch {
+	case e.Kind == KindAuth && e.Code != 0:
+		return fmt.Sprint(e.Code)
+	case e.Code != 0:
+		return fmt.Sprintf("http %d, code %d", e.Status, e.Code)
 	}
 	return fmt.Sprintf("http %d", e.Status)
 }
@@ -138,12 +148,17 @@ func (e *Error) codeOrStatus() string {
 // Classify turns an error from a twilio-go call into an *Error naming the
 // region and op. nil stays nil and an *Error is returned unchanged.
 func Classify(r region.Region, op string, err error) error {
-	if err == nil {
-		return nil
+	if e := classify(r, op, err); e != nil {
+		return e
 	}
+	return err
+}
+
+// classify returns a new *Error, or nil when err is nil or already one.
+func classify(r region.Region, op string, err error) *Error {
 	var already *Error
-	if errors.As(err, &already) {
-		return err
+	if err == nil || errors.As(err, &already) {
+		return nil
 	}
 	e := &Error{Region: r, Op: op, Err: err}
 	var rest *client.TwilioRestError

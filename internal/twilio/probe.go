@@ -36,7 +36,8 @@ type Health struct {
 	Status Status
 	// Samples were attempted, Failures of them failed.
 	Samples, Failures int
-	// Latencies of the samples that got an answer, in order; Median and Max
+	// Latencies of the samples that got an HTTP response (an error status
+	// included: it is the region answering), in order; Median and Max
 	// summarise them. They time the HTTP exchange only, not waits for the
 	// process's own rate and concurrency limits.
 	Latencies   []time.Duration
@@ -56,8 +57,9 @@ type Health struct {
 //   - down: every sample failed, or Twilio rejected the credentials (the
 //     region is unusable to voicedr however fast it answers; the probe stops
 //     at the first rejection), or ctx ended;
-//   - degraded: some samples failed, or the median latency of the answered
-//     samples exceeds DegradedLatency;
+//   - degraded: some samples failed, or the median latency of the samples
+//     that got a response exceeds DegradedLatency (the median, so that one
+//     slow sample does not flap the status);
 //   - up: otherwise.
 //
 // Latency is measured on the Pool's clock.
