@@ -83,12 +83,14 @@ type Route struct {
 
 // RegionResources are the resources one region holds on its own.
 type RegionResources struct {
-	Applications           []Application `json:"applications,omitempty"`
-	Trunks                 []Trunk       `json:"trunks,omitempty"`
-	SIPDomains             []SIPDomain   `json:"sip_domains,omitempty"`
-	CredentialLists        []NamedList   `json:"credential_lists,omitempty"`
-	IPAccessControlLists   []NamedList   `json:"ip_access_control_lists,omitempty"`
-	AdvancedInsightsActive bool          `json:"advanced_insights,omitempty"`
+	Applications         []Application `json:"applications,omitempty"`
+	Trunks               []Trunk       `json:"trunks,omitempty"`
+	SIPDomains           []SIPDomain   `json:"sip_domains,omitempty"`
+	CredentialLists      []NamedList   `json:"credential_lists,omitempty"`
+	IPAccessControlLists []NamedList   `json:"ip_access_control_lists,omitempty"`
+	// AdvancedInsights is whether Voice Insights Advanced Features are on
+	// in the region (summaries need them); nil when not known.
+	AdvancedInsights *bool `json:"advanced_insights,omitempty"`
 }
 
 // Application is a TwiML App's voice configuration.

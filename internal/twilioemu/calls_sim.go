@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/voicedr/voicedr/internal/region"
 )
 
 // This file processes one inbound call the way Twilio does, in its simplest
@@ -115,18 +117,20 @@ func (e *Emulator) PlaceInboundCall(ctx context.Context, in InboundCall) (CallOu
 	end := e.clock.Now().UTC()
 	rs.calls.put(callSID, &callRecord{sid: callSID, to: in.To, from: in.From, phoneNumberSID: rec.sid, status: out.Status,
 		direction: "inbound", trunkSID: rec.trunkSID, start: now, end: end, created: now, updated: end,
-		duration: int(end.Sub(now).Seconds()), priceUnit: "USD"})
+		duration: int(end.Sub(now).Seconds()), priceUnit: priceUnit(reg)})
 	for _, a := range alerts {
-		a.sid, a.generated, a.created, a.updated = e.acct.newSID("NO"), end, end, end
-		rs.alerts.put(a.sid, a)
-		out.Alerts = append(out.Alerts, a.errorCode)
+		a.generated = end
+		out.Alerts = append(out.Alerts, e.acct.addAlert(rs, *a).errorCode)
 	}
 	if rs.advancedInsights {
-		rs.summaries[callSID] = &callSummary{callSID: callSID, callType: "carrier", callState: out.Status, processingState: "complete",
+		state := "completed"
+		if out.Status == "failed" {
+			state = "fail" // Insights' call_state enum, not the Call status
+		}
+		rs.addSummary(callSummary{callSID: callSID, callType: "carrier", callState: state, processingState: "complete",
 			from: map[string]any{"caller": in.From}, to: map[string]any{"callee": in.To},
 			carrierEdge: map[string]any{"properties": map[string]any{"signaling_region": string(reg)}},
-			start:       now, end: end, created: end, duration: int(end.Sub(now).Seconds())}
-		rs.summaryOrder = append(rs.summaryOrder, callSID)
+			start:       now, end: end, created: end, duration: int(end.Sub(now).Seconds())})
 	}
 	return out, nil
 }
@@ -236,4 +240,13 @@ func Signature(authToken, fullURL string, post url.Values) string {
 	m := hmac.New(sha1.New, []byte(authToken))
 	m.Write([]byte(b.String()))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// priceUnit is null outside us1 until a call is finalized (Twilio's
+// non-us1 behaviour); the emulator never finalizes prices.
+func priceUnit(r region.Region) string {
+	if r == region.US1 {
+		return "USD"
+	}
+	return ""
 }

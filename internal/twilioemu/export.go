@@ -65,7 +65,7 @@ func (e *Emulator) Snapshot(withCredentials bool) *snapshot.Snapshot {
 }
 
 func exportRegion(rs *regionState) *snapshot.RegionResources {
-	res := &snapshot.RegionResources{AdvancedInsightsActive: rs.advancedInsights}
+	res := &snapshot.RegionResources{AdvancedInsights: ptr(rs.advancedInsights)}
 	for _, sid := range rs.apps.order {
 		ap := rs.apps.bySID[sid]
 		res.Applications = append(res.Applications, snapshot.Application{

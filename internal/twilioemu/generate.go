@@ -128,12 +128,14 @@ var countries = []struct {
 func Generate(o GenerateOptions) (*snapshot.Snapshot, *GapList) {
 	o.defaults()
 	rng := rand.New(rand.NewPCG(o.RandSeed, o.RandSeed^0x5851f42d4c957f2d))
-	g := &generator{o: o, rng: rng, a: newAccount("", o.RandSeed, o.TakenAt, nil)}
+	// SIDs come from their own stream, distinct from the emulator account's
+	// (seeded with the same RandSeed), so seeded and minted SIDs never meet.
+	g := &generator{o: o, rng: rng, a: newAccount("", o.RandSeed^0xa5a5a5a5a5a5a5a5, o.TakenAt, nil)}
 	g.s = &snapshot.Snapshot{Format: snapshot.Format, TakenAt: o.TakenAt, AccountSID: g.a.sid, Resources: map[string]*snapshot.RegionResources{}}
 	g.gaps = &GapList{Format: GapsFormat, Primary: string(o.Primary), Standby: string(o.Standby), Gaps: []Gap{}}
 	for _, r := range o.Regions {
 		g.s.Regions = append(g.s.Regions, string(r))
-		g.s.Resources[string(r)] = &snapshot.RegionResources{AdvancedInsightsActive: r == o.Primary}
+		g.s.Resources[string(r)] = &snapshot.RegionResources{AdvancedInsights: ptr(r == o.Primary)}
 	}
 	g.resources()
 	g.numbers()
@@ -313,3 +315,5 @@ func (g *generator) phone(seen map[string]bool) string {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -36,54 +36,71 @@ func (rt *router) add(product, method, pattern, op string, h handlerFunc) *route
 	return r
 }
 
-// match returns the route and bound parameters. allowed lists the methods
-// the path supports when the method does not match (for 405).
+// match returns the route and bound parameters, and whether any template
+// matched the path (for 405). It allocates parameters only for the winner:
+// routing is on every request's path.
 func (rt *router) match(product, method, path string) (r *route, params map[string]string, pathFound bool) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	bestScore := -1
 	for _, cand := range rt.byProduct[product] {
-		p, score, ok := bind(cand.segs, segs)
+		score, ok := fits(cand.segs, segs)
 		if !ok {
 			continue
 		}
 		pathFound = true
-		if cand.method != method || score <= bestScore {
-			continue
+		if cand.method == method && score > bestScore {
+			r, bestScore = cand, score
 		}
-		r, params, bestScore = cand, p, score
 	}
-	return r, params, pathFound
+	if r == nil {
+		return nil, nil, pathFound
+	}
+	params, ok := bind(r.segs, segs)
+	if !ok {
+		return nil, nil, pathFound
+	}
+	return r, params, true
 }
 
-// bind matches template segments against path segments. score counts literal
-// segments so the most specific template wins.
-func bind(tmpl, segs []string) (map[string]string, int, bool) {
+// fits reports whether template segments match path segments; score counts
+// literal segments so the most specific template wins.
+func fits(tmpl, segs []string) (int, bool) {
 	if len(tmpl) != len(segs) {
-		return nil, 0, false
+		return 0, false
 	}
-	params := map[string]string{}
 	score := 0
 	for i, t := range tmpl {
 		s := segs[i]
 		if strings.HasPrefix(t, "{") {
-			end := strings.IndexByte(t, '}')
-			name, suffix := t[1:end], t[end+1:]
+			suffix := t[strings.IndexByte(t, '}')+1:]
 			if !strings.HasSuffix(s, suffix) || len(s) == len(suffix) {
-				return nil, 0, false
+				return 0, false
 			}
-			v, err := url.PathUnescape(strings.TrimSuffix(s, suffix))
-			if err != nil {
-				return nil, 0, false
-			}
-			params[name] = v
 			continue
 		}
 		if t != s {
-			return nil, 0, false
+			return 0, false
 		}
 		score++
 	}
-	return params, score, true
+	return score, true
+}
+
+// bind extracts the parameters of a template that fits.
+func bind(tmpl, segs []string) (map[string]string, bool) {
+	params := make(map[string]string, 2)
+	for i, t := range tmpl {
+		if !strings.HasPrefix(t, "{") {
+			continue
+		}
+		end := strings.IndexByte(t, '}')
+		v, err := url.PathUnescape(strings.TrimSuffix(segs[i], t[end+1:]))
+		if err != nil {
+			return nil, false
+		}
+		params[t[1:end]] = v
+	}
+	return params, true
 }
 
 // methodNotAllowed is Twilio's answer to a known path with the wrong method.

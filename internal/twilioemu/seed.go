@@ -100,7 +100,9 @@ func sidOr(a *account, sid, prefix string) (string, error) {
 }
 
 func seedResources(a *account, rs *regionState, res *snapshot.RegionResources, now time.Time) error {
-	rs.advancedInsights = res.AdvancedInsightsActive
+	if res.AdvancedInsights != nil {
+		rs.advancedInsights = *res.AdvancedInsights
+	}
 	for i, l := range res.CredentialLists {
 		sid, err := sidOr(a, l.SID, "CL")
 		if err != nil {
@@ -213,6 +215,9 @@ func seedNumber(a *account, sn snapshot.Number, now time.Time) error {
 			sid, err := sidOr(a, sr.SID, "PN")
 			if err != nil {
 				return fmt.Errorf("records.%s: %w", rid, err)
+			}
+			if other, taken := rs.numberSIDs[sid]; taken && other != n {
+				return fmt.Errorf("records.%s.sid %s is also the SID of %s", rid, sid, other.e164)
 			}
 			delete(rs.numberSIDs, rec.sid)
 			rec.sid = sid

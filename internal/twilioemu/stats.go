@@ -42,10 +42,10 @@ func (s *stats) count(op string) {
 
 // Stats is the operator view of the counters.
 type Stats struct {
-	InFlight            int64            `json:"in_flight"`
-	PeakInFlight        int64            `json:"peak_in_flight"`
-	TooManyRequestsSent int64            `json:"too_many_requests_sent"`
-	RetiredHostRequests int64            `json:"retired_host_requests"`
+	InFlight            int64 `json:"in_flight"`
+	PeakInFlight        int64 `json:"peak_in_flight"`
+	TooManyRequestsSent int64 `json:"too_many_requests_sent"`
+	RetiredHostRequests int64 `json:"retired_host_requests"`
 	// RequestsByOperation counts requests that reached their operation's
 	// handler; requests refused by a fault or the concurrency limit do not.
 	RequestsByOperation map[string]int64 `json:"requests_by_operation"`

@@ -7,3 +7,5 @@ import (
 )
 
 func asRestError(err error, target **client.TwilioRestError) bool { return errors.As(err, target) }
+
+func ptr[T any](v T) *T { return &v }
