@@ -3,11 +3,13 @@ package twilioemu_test
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,28 @@ import (
 	"github.com/voicedr/voicedr/internal/region"
 	"github.com/voicedr/voicedr/internal/twilioemu"
 )
+
+// judgedInSuite records every operation whose success response some test
+// judged; TestMain fails the suite when an emulated operation was never judged.
+var judgedInSuite sync.Map
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.bench").Value.String() == "" {
+		var missing []string
+		for _, op := range twilioemu.New(twilioemu.Options{}).Operations() {
+			if _, ok := judgedInSuite.Load(op); !ok {
+				missing = append(missing, op)
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: %d emulated operations were never exercised through twilio-go and judged against the OpenAPI specs:\n  %s\n",
+				len(missing), strings.Join(missing, "\n  "))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 var (
 	judgeOnce sync.Once
@@ -132,6 +156,7 @@ func (h *harness) judgeResponse(product, method, path string, status int, body [
 	h.mu.Lock()
 	h.judged[op]++
 	h.mu.Unlock()
+	judgedInSuite.Store(product+"."+op, true)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package twilioemu
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 )
 
@@ -106,4 +107,17 @@ func bind(tmpl, segs []string) (map[string]string, bool) {
 // methodNotAllowed is Twilio's answer to a known path with the wrong method.
 func methodNotAllowed() *apiError {
 	return newAPIError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
+}
+
+// Operations lists every emulated operation ("api.ListIncomingPhoneNumber",
+// "routes.UpdatePhoneNumber", ...), sorted.
+func (e *Emulator) Operations() []string {
+	var ops []string
+	for _, routes := range e.router.byProduct {
+		for _, r := range routes {
+			ops = append(ops, r.op)
+		}
+	}
+	sort.Strings(ops)
+	return ops
 }

@@ -9,6 +9,7 @@ import (
 
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 	routes "github.com/twilio/twilio-go/rest/routes/v2"
+	trunking "github.com/twilio/twilio-go/rest/trunking/v1"
 
 	"github.com/voicedr/voicedr/internal/region"
 	"github.com/voicedr/voicedr/internal/twilioemu"
@@ -111,7 +112,32 @@ func TestRoutingChangeTakesEffectAfterPropagationDelay(t *testing.T) {
 
 func TestTrunkAndSIPDomainRouting(t *testing.T) {
 	h := newHarness(t, twilioemu.Options{RandSeed: 5})
-	_, err := h.client(region.US1).RoutesV2.FetchTrunks("nope.pstn.twilio.com")
+	// A trunk that exists only in ie1 and a SIP domain only in us1 can both be routed.
+	if _, err := h.client(region.IE1).TrunkingV1.CreateTrunk(new(trunking.CreateTrunkParams).SetDomainName("acme-cc.pstn.twilio.com")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client(region.US1).Api.CreateSipDomain(new(api.CreateSipDomainParams).SetDomainName("acme.sip.twilio.com")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.client(region.US1).RoutesV2.FetchTrunks("acme-cc.pstn.twilio.com")
+	if te := restError(t, err); te.Status != 404 {
+		t.Errorf("never-routed trunk: %d, want 404 (us1)", te.Status)
+	}
+	tr, err := h.client(region.US1).RoutesV2.UpdateTrunks("acme-cc.pstn.twilio.com", new(routes.UpdateTrunksParams).SetVoiceRegion("ie1"))
+	if err != nil || *tr.VoiceRegion != "ie1" || *tr.SipTrunkDomain != "acme-cc.pstn.twilio.com" {
+		t.Fatalf("route trunk: %+v, %v", tr, err)
+	}
+	if tr, err = h.client(region.AU1).RoutesV2.FetchTrunks("acme-cc.pstn.twilio.com"); err != nil || *tr.VoiceRegion != "ie1" {
+		t.Errorf("trunk routing read via au1: %+v, %v", tr, err)
+	}
+	sd, err := h.client(region.IE1).RoutesV2.UpdateSipDomain("acme.sip.twilio.com", new(routes.UpdateSipDomainParams).SetVoiceRegion("au1"))
+	if err != nil || *sd.VoiceRegion != "au1" {
+		t.Fatalf("route SIP domain: %+v, %v", sd, err)
+	}
+	if sd, err = h.client(region.US1).RoutesV2.FetchSipDomain("acme.sip.twilio.com"); err != nil || *sd.SipDomain != "acme.sip.twilio.com" {
+		t.Errorf("SIP domain routing: %+v, %v", sd, err)
+	}
+	_, err = h.client(region.US1).RoutesV2.FetchTrunks("nope.pstn.twilio.com")
 	if te := restError(t, err); te.Status != 404 {
 		t.Errorf("unknown trunk domain: %d, want 404", te.Status)
 	}
