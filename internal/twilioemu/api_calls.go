@@ -153,7 +153,7 @@ func listCalls(c *call) (int, any, *apiError) {
 			return true
 		}
 	}
-	hits, next := scanNewestFirst(p, calls.len(), match)
+	hits, next := p.scanDown(calls.len(), match)
 	items := make([]any, len(hits))
 	for i, h := range hits {
 		items[i] = toCallJSON(c, calls.at(h))
@@ -204,31 +204,6 @@ func parseDay(param, v string) (time.Time, *apiError) {
 		}
 	}
 	return time.Time{}, errInvalid(param, v)
-}
-
-// scanNewestFirst is page.scan over a table walked from its newest entry
-// back, since Twilio lists calls most recent first. The page token stays a
-// position in the table (the next, older, entry to look at), so a client
-// paging while new calls arrive neither repeats nor skips a call.
-func scanNewestFirst(p page, n int, match func(i int) bool) (hits []int, next int) {
-	i, skip := n-1, p.num*p.size
-	if p.from >= 0 {
-		i, skip = min(p.from, n-1), 0
-	}
-	for ; i >= 0; i-- {
-		if match != nil && !match(i) {
-			continue
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		if len(hits) == p.size {
-			return hits, i
-		}
-		hits = append(hits, i)
-	}
-	return hits, -1
 }
 
 func fetchCall(c *call) (int, any, *apiError) {

@@ -179,31 +179,6 @@ func fetchAlert(c *call) (int, any, *apiError) {
 	}, nil
 }
 
-// scanDown is page.scan walking from the newest item to the oldest, for
-// lists Twilio returns newest first. Its page token is the position in the
-// underlying order, so items recorded between two page requests do not shift
-// the later pages.
-func (p page) scanDown(n int, match func(i int) bool) (hits []int, next int) {
-	i, skip := n-1, p.num*p.size
-	if p.from >= 0 {
-		i, skip = min(p.from, n-1), 0
-	}
-	for ; i >= 0; i-- {
-		if match != nil && !match(i) {
-			continue
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		if len(hits) == p.size {
-			return hits, i
-		}
-		hits = append(hits, i)
-	}
-	return hits, -1
-}
-
 // Helpers shared by the v1 products of this package (trunking, insights,
 // monitor).
 

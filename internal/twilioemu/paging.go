@@ -40,14 +40,36 @@ func parsePage(q url.Values) (page, *apiError) {
 	return p, nil
 }
 
-// scan walks n items in order and returns the positions of this page's
+// scan walks n items oldest first and returns the positions of this page's
 // matches, and the position of the first match after the page (-1 if none).
 func (p page) scan(n int, match func(i int) bool) (hits []int, next int) {
-	i, skip := 0, p.num*p.size
+	start := 0
 	if p.from >= 0 {
-		i, skip = p.from, 0
+		start = p.from
 	}
-	for ; i < n; i++ {
+	return p.walk(start, n, 1, match)
+}
+
+// scanDown is scan from the newest item back, for lists Twilio returns
+// newest first. The page token stays a position in the underlying order,
+// so items recorded between two page requests neither repeat nor shift the
+// later pages.
+func (p page) scanDown(n int, match func(i int) bool) (hits []int, next int) {
+	start := n - 1
+	if p.from >= 0 {
+		start = min(p.from, n-1)
+	}
+	return p.walk(start, n, -1, match)
+}
+
+// walk visits positions from start by step; without a page token it skips
+// the matches of the earlier pages.
+func (p page) walk(start, n, step int, match func(i int) bool) (hits []int, next int) {
+	skip := p.num * p.size
+	if p.from >= 0 {
+		skip = 0
+	}
+	for i := start; i >= 0 && i < n; i += step {
 		if match != nil && !match(i) {
 			continue
 		}
