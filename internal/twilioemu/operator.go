@@ -85,6 +85,10 @@ func (e *Emulator) serveOperator(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
+	case "GET traffic", "PUT traffic", "DELETE traffic":
+		e.serveTraffic(w, r)
+	case "GET ledger":
+		e.serveLedger(w, r)
 	default:
 		writeOpError(w, http.StatusNotFound, "unknown operator endpoint "+r.Method+" "+r.URL.Path+": see docs/emulator.md")
 	}
