@@ -263,6 +263,7 @@ func createCall(c *call) (int, any, *apiError) {
 		cr.priceUnit = "USD"
 	}
 	c.region.addCall(cr)
+	c.e.enqueueAPICall(c.region.id, cr.sid)
 	return http.StatusCreated, toCallJSON(c, cr), nil
 }
 

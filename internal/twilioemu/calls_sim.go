@@ -2,244 +2,291 @@ package twilioemu
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"sort"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/voicedr/voicedr/internal/region"
 )
 
-// This file processes one inbound call the way Twilio does, in its simplest
-// form: routed region at the moment the call arrives, the region's record,
-// handler precedence trunk > TwiML App > voice URL, the webhook then the
-// fallback, and records (Call, Insights summary, Monitor alerts) left only in
-// the processing region. Traffic generation, timers per Twilio, status
-// callbacks and SIP legs are the live-calls work built on top of this.
+// This file processes calls the way Twilio does: in the region the routing
+// table names at the moment the call arrives; dead at the edge (no record
+// anywhere) when that region's voice is down or its record has no handler;
+// handler precedence trunk > TwiML App > voice URL; the webhook, then the
+// fallback; records (Call, Insights summary, Monitor alerts) only in the
+// processing region; the number's status callback at the end; and a ledger
+// entry for every call, which only tests and drills read.
 
-// InboundCall is a call from the PSTN to an owned number.
+// InboundCall is a call arriving at Twilio: from the PSTN to an owned number
+// (To), from the customer's SBC into a trunk's termination URI (TrunkDomain),
+// or to a SIP domain (SIPDomain, with To the SIP user).
 type InboundCall struct {
 	To   string `json:"to"`
 	From string `json:"from"`
+	// Duration is how long the call lasts once answered; it is recorded, not
+	// waited for.
+	Duration    Duration `json:"duration,omitempty"`
+	TrunkDomain string   `json:"trunk_domain,omitempty"`
+	SIPDomain   string   `json:"sip_domain,omitempty"`
+	// parent is the Calls API call whose leg this is.
+	parent string
 }
 
-// CallOutcome says what happened to an inbound call.
+// CallOutcome says what happened to a call.
 type CallOutcome struct {
 	// Region processed the call; empty when it died at the edge.
 	Region  string `json:"region,omitempty"`
 	CallSID string `json:"call_sid,omitempty"`
 	Status  string `json:"status,omitempty"`
-	Handler string `json:"handler,omitempty"` // trunk, app, url
+	Handler string `json:"handler,omitempty"` // trunk, app, url, domain
+	Outcome string `json:"outcome"`
 	// Rejected says why the call died before any record was made:
-	// not_owned, region_down, no_handler.
-	Rejected string   `json:"rejected,omitempty"`
-	Alerts   []string `json:"alerts,omitempty"` // error codes written
+	// not_owned, region_down, no_handler, no_trunk, no_domain.
+	Rejected     string   `json:"rejected,omitempty"`
+	AnsweredBy   string   `json:"answered_by_url,omitempty"`
+	FallbackUsed bool     `json:"fallback_used,omitempty"`
+	Alerts       []string `json:"alerts,omitempty"` // error codes written
+	AnswerMS     float64  `json:"answer_ms"`
 }
 
-// webhook is one URL Twilio would request for a call.
-type webhook struct{ url, method string }
+// callPlan is what the processing region's configuration says to do.
+type callPlan struct {
+	kind              string // inbound, api-leg, termination, sip-domain
+	reg               region.Region
+	handler           string
+	primary, fallback webhook
+	status            webhook
+	origination       []*originationURL // trunk handler: enabled URLs
+	drURL             webhook
+	trunkSID, numSID  string
+	accountSID, token string
+	callSID           string
+	now               time.Time
+}
 
-// PlaceInboundCall processes one inbound call now.
+// PlaceInboundCall processes one call now and returns what happened.
 func (e *Emulator) PlaceInboundCall(ctx context.Context, in InboundCall) (CallOutcome, error) {
+	switch {
+	case in.TrunkDomain != "":
+		return e.placeTermination(ctx, in)
+	case in.SIPDomain != "":
+		return e.placeSIPDomainCall(ctx, in)
+	}
 	if !ValidE164(in.To) {
 		return CallOutcome{}, fmt.Errorf("to %q is not an E.164 number", in.To)
 	}
-	// The write lock: minting the call SID uses the account's random source.
+	kind := "inbound"
+	if in.parent != "" {
+		kind = "api-leg"
+	}
 	e.mu.Lock()
 	n, ok := e.acct.byE164[in.To]
 	if !ok {
 		e.mu.Unlock()
-		return CallOutcome{Rejected: "not_owned"}, nil
+		return e.reject(in, kind, "", "not_owned"), nil
 	}
 	now := e.clock.Now().UTC()
 	reg := e.acct.effectiveRegion(routeKey{routeNumber, in.To}, now)
 	if e.faults.Load().Down(reg, "voice") {
 		e.mu.Unlock()
-		return CallOutcome{Rejected: "region_down"}, nil
+		return e.reject(in, kind, "", "region_down"), nil
 	}
 	rs := e.acct.regions[reg]
-	rec := *n.records[reg]
-	handler, primary, fallback := "", webhook{}, webhook{}
+	rec := n.records[reg]
+	p := &callPlan{kind: kind, reg: reg, numSID: rec.sid, accountSID: rs.accountSID, token: rs.authToken, now: now}
 	switch {
 	case rec.trunkSID != "":
-		handler = "trunk"
-		if t, ok := rs.trunks.get(rec.trunkSID); ok && !trunkReachable(t) && t.disasterRecoveryURL != "" {
-			primary = webhook{t.disasterRecoveryURL, t.disasterRecoveryMethod}
-		}
-	case rec.voiceApplicationSID != "":
-		handler = "app"
-		if ap, ok := rs.apps.get(rec.voiceApplicationSID); ok {
-			primary, fallback = webhook{ap.voiceURL, ap.voiceMethod}, webhook{ap.voiceFallbackURL, ap.voiceFallbackMethod}
-		}
-	case rec.voiceURL != "":
-		handler = "url"
-		primary, fallback = webhook{rec.voiceURL, rec.voiceMethod}, webhook{rec.voiceFallbackURL, rec.voiceFallbackMethod}
-	}
-	accountSID, token := rs.accountSID, rs.authToken
-	callSID := e.acct.newSID("CA")
-	e.mu.Unlock()
-	if handler == "" {
-		// Twilio rejects it at the network edge: no call log, no webhook.
-		return CallOutcome{Rejected: "no_handler"}, nil
-	}
-	out := CallOutcome{Region: string(reg), CallSID: callSID, Status: "completed", Handler: handler}
-	params := url.Values{
-		"CallSid": {callSID}, "AccountSid": {accountSID}, "From": {in.From}, "To": {in.To}, "Called": {in.To},
-		"Caller": {in.From}, "CallStatus": {"ringing"}, "Direction": {"inbound"}, "ApiVersion": {"2010-04-01"},
-	}
-	var alerts []*alert
-	if handler == "trunk" && primary.url == "" {
-		if t, ok := rs.trunks.get(rec.trunkSID); !ok || !trunkReachable(t) {
-			out.Status = "failed"
-			alerts = append(alerts, &alert{errorCode: "32010", logLevel: "error", alertText: "No valid Origination URIs configured", resourceSID: callSID})
-		}
-	} else if code, err := e.fetchTwiML(ctx, primary, params, token); err != nil {
-		alerts = append(alerts, webhookAlert(code, primary, callSID, err))
-		if fallback.url != "" {
-			fp := cloneValues(params)
-			fp.Set("ErrorCode", code)
-			fp.Set("ErrorUrl", primary.url)
-			if code2, err := e.fetchTwiML(ctx, fallback, fp, token); err != nil {
-				alerts = append(alerts, webhookAlert(code2, fallback, callSID, err))
+		if t, ok := rs.trunks.get(rec.trunkSID); ok {
+			p.handler, p.trunkSID = "trunk", t.sid
+			p.drURL = webhook{t.disasterRecoveryURL, t.disasterRecoveryMethod}
+			for _, sid := range t.origination.order {
+				if o := t.origination.bySID[sid]; o.enabled {
+					cp := *o
+					p.origination = append(p.origination, &cp)
+				}
 			}
 		}
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	rs = e.acct.regions[reg]
-	end := e.clock.Now().UTC()
-	rs.calls.put(callSID, &callRecord{sid: callSID, to: in.To, from: in.From, phoneNumberSID: rec.sid, status: out.Status,
-		direction: "inbound", trunkSID: rec.trunkSID, start: now, end: end, created: now, updated: end,
-		duration: int(end.Sub(now).Seconds()), priceUnit: priceUnit(reg)})
-	for _, a := range alerts {
-		a.generated = end
-		out.Alerts = append(out.Alerts, e.acct.addAlert(rs, *a).errorCode)
-	}
-	if rs.advancedInsights {
-		state := "completed"
-		if out.Status == "failed" {
-			state = "fail" // Insights' call_state enum, not the Call status
+	case rec.voiceApplicationSID != "":
+		if ap, ok := rs.apps.get(rec.voiceApplicationSID); ok {
+			p.handler = "app"
+			p.primary, p.fallback = webhook{ap.voiceURL, ap.voiceMethod}, webhook{ap.voiceFallbackURL, ap.voiceFallbackMethod}
+			p.status = webhook{ap.statusCallback, ap.statusCallbackMethod}
 		}
-		rs.addSummary(callSummary{callSID: callSID, callType: "carrier", callState: state, processingState: "complete",
-			from: map[string]any{"caller": in.From}, to: map[string]any{"callee": in.To},
-			carrierEdge: map[string]any{"properties": map[string]any{"signaling_region": string(reg)}},
-			start:       now, end: end, created: end, duration: int(end.Sub(now).Seconds())})
+	case rec.voiceURL != "":
+		p.handler = "url"
+		p.primary, p.fallback = webhook{rec.voiceURL, rec.voiceMethod}, webhook{rec.voiceFallbackURL, rec.voiceFallbackMethod}
 	}
-	return out, nil
-}
-
-func trunkReachable(t *trunk) bool {
-	for _, sid := range t.origination.order {
-		if t.origination.bySID[sid].enabled {
-			return true
-		}
+	if p.status.url == "" {
+		p.status = webhook{rec.statusCallback, rec.statusCallbackMethod}
 	}
-	return false
+	if p.handler == "" {
+		// Twilio rejects it at the network edge: no call log, no webhook.
+		e.mu.Unlock()
+		return e.reject(in, kind, string(reg), "no_handler"), nil
+	}
+	p.callSID = e.acct.newSID("CA")
+	e.mu.Unlock()
+	return e.run(ctx, in, p), nil
 }
 
-func webhookAlert(code string, w webhook, callSID string, err error) *alert {
-	return &alert{errorCode: code, logLevel: "error", alertText: err.Error(), requestURL: w.url, requestMethod: w.method,
-		resourceSID: callSID, moreInfo: "https://www.twilio.com/docs/errors/" + code}
+// reject records a call that died before reaching a region.
+func (e *Emulator) reject(in InboundCall, kind, reg, reason string) CallOutcome {
+	_ = reg // the region is not told: nothing is recorded there
+	e.ledger.add(LedgerEntry{Time: e.clock.Now().UTC(), Kind: kind, To: in.To, From: in.From, Outcome: OutcomeRejected, Rejected: reason})
+	return CallOutcome{Outcome: OutcomeRejected, Rejected: reason}
 }
 
-func cloneValues(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
+// answer is how a call was answered.
+type answer struct {
+	outcome, answeredBy string
+	fallback            bool
+	alerts              []*alert
+	latency             time.Duration
+	sipCode             int
+	pdd                 time.Duration
+}
+
+// run answers a planned call, records it in its region and the ledger, and
+// sends the status callback.
+func (e *Emulator) run(ctx context.Context, in InboundCall, p *callPlan) CallOutcome {
+	params := url.Values{
+		"CallSid": {p.callSID}, "AccountSid": {p.accountSID}, "From": {in.From}, "To": {in.To},
+		"Called": {in.To}, "Caller": {in.From}, "CallStatus": {"ringing"}, "Direction": {"inbound"},
+		"ApiVersion": {"2010-04-01"},
+	}
+	if in.parent != "" {
+		params.Set("ParentCallSid", in.parent)
+	}
+	var a answer
+	if p.handler == "trunk" {
+		a = e.answerTrunk(ctx, p, params)
+	} else {
+		a = e.answerWebhooks(ctx, p, params)
+	}
+	status := "completed"
+	switch a.outcome {
+	case OutcomeAppError:
+		status = e.appErrorStatus
+	case OutcomeFailed:
+		status = "failed"
+	}
+	end := p.now.Add(a.latency)
+	if a.outcome == OutcomeAnswered {
+		end = end.Add(time.Duration(in.Duration))
+	}
+	out := CallOutcome{Region: string(p.reg), CallSID: p.callSID, Status: status, Handler: p.handler, Outcome: a.outcome,
+		AnsweredBy: a.answeredBy, FallbackUsed: a.fallback, AnswerMS: ms(a.latency)}
+	e.record(p, in, status, end, &a, &out)
+	e.ledger.add(LedgerEntry{Time: p.now, Kind: p.kind, To: in.To, From: in.From, Region: string(p.reg), CallSID: p.callSID,
+		Handler: p.handler, AnswerBy: a.answeredBy, Fallback: a.fallback, Outcome: a.outcome, AnswerMS: out.AnswerMS})
+	if p.status.url != "" {
+		sp := cloneValues(params)
+		sp.Set("CallStatus", status)
+		sp.Set("CallDuration", strconv.Itoa(int(end.Sub(p.now).Seconds())))
+		sp.Set("Timestamp", end.Format(time.RFC1123Z))
+		e.statusCallback(ctx, p.status, sp, p.token)
 	}
 	return out
 }
 
-// fetchTwiML requests a webhook as Twilio does (form POST or GET query,
-// X-Twilio-Signature with the region's auth token) and insists on a TwiML
-// <Response>. It returns the Twilio error code on failure: 11205 for a
-// timeout, 11200 otherwise.
-func (e *Emulator) fetchTwiML(ctx context.Context, w webhook, params url.Values, authToken string) (string, error) {
-	if w.url == "" {
-		return "11200", errors.New("no URL configured")
+// answerWebhooks requests the primary URL, then the fallback with ErrorCode
+// and ErrorUrl; every failure writes a Monitor alert.
+func (e *Emulator) answerWebhooks(ctx context.Context, p *callPlan, params url.Values) answer {
+	a := answer{sipCode: 200}
+	r := e.fetchTwiML(ctx, p.primary, params, p.token)
+	a.latency = r.latency
+	if r.code == "" {
+		a.outcome, a.answeredBy = OutcomeAnswered, p.primary.url
+		return a
 	}
-	timeout := e.opts.WebhookTimeout
-	if timeout <= 0 {
-		timeout = 15 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var req *http.Request
-	var err error
-	if w.method == "GET" {
-		u := w.url
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
+	a.alerts = append(a.alerts, webhookAlert(r, p.primary, p.callSID, params))
+	if p.fallback.url != "" {
+		fp := cloneValues(params)
+		fp.Set("ErrorCode", r.code)
+		fp.Set("ErrorUrl", p.primary.url)
+		a.fallback = true
+		fr := e.fetchTwiML(ctx, p.fallback, fp, p.token)
+		a.latency += fr.latency
+		if fr.code == "" {
+			a.outcome, a.answeredBy = OutcomeAnswered, p.fallback.url
+			return a
 		}
-		u += sep + params.Encode()
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err == nil {
-			req.Header.Set("X-Twilio-Signature", Signature(authToken, u, nil))
-		}
-	} else {
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, w.url, strings.NewReader(params.Encode()))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("X-Twilio-Signature", Signature(authToken, w.url, params))
-		}
+		a.alerts = append(a.alerts, webhookAlert(fr, p.fallback, p.callSID, fp))
 	}
-	if err != nil {
-		return "11200", err
-	}
-	req.Header.Set("User-Agent", "TwilioProxy/1.1")
-	resp, err := e.webhookClient().Do(req)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return "11205", fmt.Errorf("HTTP connection failure: %w", err)
-		}
-		return "11200", fmt.Errorf("HTTP retrieval failure: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 300 {
-		return "11200", fmt.Errorf("HTTP retrieval failure: status %d", resp.StatusCode)
-	}
-	if !strings.Contains(string(body), "<Response") {
-		return "12100", errors.New("document parse failure: no TwiML <Response>")
-	}
-	return "", nil
+	// Twilio answers the caller with its application-error message.
+	a.outcome = OutcomeAppError
+	return a
 }
 
-func (e *Emulator) webhookClient() *http.Client {
-	if e.opts.WebhookClient != nil {
-		return e.opts.WebhookClient
-	}
-	return http.DefaultClient
+func webhookAlert(r webhookResult, w webhook, callSID string, params url.Values) *alert {
+	return &alert{errorCode: r.code, logLevel: "error", requestURL: w.url, requestMethod: w.method, resourceSID: callSID,
+		requestVariables: params.Encode(),
+		alertText:        url.Values{"Msg": {r.err.Error()}, "url": {w.url}}.Encode()}
 }
 
-// Signature computes X-Twilio-Signature: HMAC-SHA1 over the URL followed by
-// each POST parameter's name and value, sorted by name, keyed with the auth
-// token, base64-encoded.
-func Signature(authToken, fullURL string, post url.Values) string {
-	var b strings.Builder
-	b.WriteString(fullURL)
-	keys := make([]string, 0, len(post))
-	for k := range post {
-		keys = append(keys, k)
+// record writes the Call, its alerts and its Insights summary in the
+// processing region only.
+func (e *Emulator) record(p *callPlan, in InboundCall, status string, end time.Time, a *answer, out *CallOutcome) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rs := e.acct.regions[p.reg]
+	to := in.To
+	if p.kind == "sip-domain" {
+		to = "sip:" + in.To + "@" + in.SIPDomain
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		for _, v := range post[k] {
-			b.WriteString(k)
-			b.WriteString(v)
-		}
+	direction := "inbound"
+	if p.kind == "termination" {
+		direction = "trunking-terminating"
 	}
-	m := hmac.New(sha1.New, []byte(authToken))
-	m.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	rs.addCall(&callRecord{sid: p.callSID, parentCallSID: in.parent, to: to, from: in.From, phoneNumberSID: p.numSID,
+		status: status, direction: direction, trunkSID: p.trunkSID, start: p.now, end: end, created: p.now, updated: end,
+		duration: int(end.Sub(p.now).Seconds()), priceUnit: priceUnit(p.reg)})
+	for _, al := range a.alerts {
+		al.generated = p.now.Add(a.latency)
+		out.Alerts = append(out.Alerts, e.acct.addAlert(rs, *al).errorCode)
+	}
+	if rs.advancedInsights {
+		rs.addSummary(e.summarize(p, in, to, direction, end, a))
+	}
+}
+
+// highPDD is the post-dial delay above which Insights tags a call high_pdd.
+const highPDD = 3 * time.Second
+
+// summarize derives the Insights summary from what the simulation did:
+// post-dial delay from the webhook latency and failed trunk attempts, the
+// last SIP response from the outcome, the signaling region from routing.
+func (e *Emulator) summarize(p *callPlan, in InboundCall, to, direction string, end time.Time, a *answer) callSummary {
+	pdd := a.latency + a.pdd
+	state := "completed"
+	switch a.outcome {
+	case OutcomeFailed:
+		state = "fail"
+	}
+	var tags []string
+	if pdd > highPDD {
+		tags = append(tags, "high_pdd")
+	}
+	if a.sipCode != 200 {
+		tags = append(tags, "AbnormalSession")
+	}
+	callType := "carrier"
+	if p.kind == "termination" || p.handler == "trunk" {
+		callType = "trunking"
+	} else if p.kind == "sip-domain" {
+		callType = "sip"
+	}
+	return callSummary{
+		callSID: p.callSID, callType: callType, callState: state, processingState: "complete",
+		from: map[string]any{"caller": in.From}, to: map[string]any{"callee": to},
+		carrierEdge: map[string]any{"properties": map[string]any{"signaling_region": string(p.reg), "direction": direction}},
+		tags:        tags,
+		properties: map[string]any{"direction": direction, "pdd_ms": pdd.Milliseconds(), "last_sip_response_num": a.sipCode,
+			"disconnected_by": "callee"},
+		start: p.now, end: end, created: end, duration: int(end.Sub(p.now).Seconds()),
+		partialAt: end.Add(e.opts.InsightsPartialLag), completeAt: end.Add(e.opts.InsightsCompleteLag),
+	}
 }
 
 // priceUnit is null outside us1 until a call is finalized (Twilio's
@@ -250,3 +297,5 @@ func priceUnit(r region.Region) string {
 	}
 	return ""
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

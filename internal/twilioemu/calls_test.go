@@ -23,7 +23,8 @@ func callSIDs(calls []api.ApiV2010Call) []string {
 
 func TestCallsArePlacedAndKeptInTheirRegion(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)}
-	h := newHarness(t, twilioemu.Options{RandSeed: 31, Clock: clock})
+	// Calls stay queued: this test inspects queued records.
+	h := newHarness(t, twilioemu.Options{RandSeed: 31, Clock: clock, CallsPerSecond: -1})
 	us, ie, au := h.client(region.US1).Api, h.client(region.IE1).Api, h.client(region.AU1).Api
 	sid := h.emu.AccountSID()
 	if _, err := us.CreateIncomingPhoneNumber(new(api.CreateIncomingPhoneNumberParams).SetPhoneNumber("+14155550100")); err != nil {

@@ -59,10 +59,20 @@ type Options struct {
 	LenientEdges bool
 	// Faults applied from the start; see Faults.
 	Faults *Faults
-	// WebhookTimeout bounds each webhook request of a simulated call
-	// (Twilio: 15 s in all); WebhookClient sends them (default: a plain client).
-	WebhookTimeout time.Duration
-	WebhookClient  *http.Client
+	// WebhookConnectTimeout and WebhookTimeout are Twilio's webhook timers
+	// (10 s to connect, 15 s in all); WebhookClient, when set, sends webhooks.
+	WebhookConnectTimeout, WebhookTimeout time.Duration
+	WebhookClient                         *http.Client
+	// AppErrorCallStatus is the Call status when webhook and fallback both
+	// fail (default "completed": Twilio's records can read so).
+	AppErrorCallStatus string
+	// CallsPerSecond is the account's Calls API rate (Twilio's default 1);
+	// calls beyond it stay queued. Negative: nothing is ever dispatched.
+	CallsPerSecond float64
+	// InsightsPartialLag and InsightsCompleteLag delay call summaries
+	// (Twilio: partial within minutes, complete up to ~30 min; zero here by
+	// default).
+	InsightsPartialLag, InsightsCompleteLag time.Duration
 }
 
 // Emulator is the http.Handler serving every emulated Twilio host.
@@ -75,9 +85,16 @@ type Emulator struct {
 	mu   sync.RWMutex
 	acct *account
 
-	faults atomic.Pointer[Faults]
-	stats  stats
-	reqlog requestLog
+	faults  atomic.Pointer[Faults]
+	stats   stats
+	traffic trafficState // traffic.go
+	ledger  ledger
+	queue   callQueue
+
+	webhooks       *http.Client
+	webhookTimeout time.Duration
+	appErrorStatus string
+	reqlog         requestLog
 	// done releases blackholed requests when the emulator closes.
 	done     chan struct{}
 	doneOnce sync.Once
@@ -107,6 +124,23 @@ func New(opts Options) *Emulator {
 	e.faults.Store(f)
 	e.acct = e.freshAccount()
 	e.registerRoutes()
+	e.webhooks = opts.WebhookClient
+	if e.webhooks == nil {
+		connect := opts.WebhookConnectTimeout
+		if connect <= 0 {
+			connect = defaultWebhookConnectTimeout
+		}
+		e.webhooks = newWebhookClient(connect)
+	}
+	e.webhookTimeout = opts.WebhookTimeout
+	if e.webhookTimeout <= 0 {
+		e.webhookTimeout = defaultWebhookTimeout
+	}
+	e.appErrorStatus = opts.AppErrorCallStatus
+	if e.appErrorStatus == "" {
+		e.appErrorStatus = "completed"
+	}
+	e.startCallQueue()
 	return e
 }
 

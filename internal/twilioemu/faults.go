@@ -35,6 +35,10 @@ type Faults struct {
 	// fail with 503 while us1's routes product is down. Twilio does not
 	// document which hosts accept routing writes during an outage.
 	RoutesWritesNeedUS1 bool `json:"routes_writes_need_us1,omitempty"`
+	// UnreachableSIPURLs are origination SIP URLs (the customer's SBCs)
+	// that do not answer: trunk calls try the next, then the trunk's
+	// disaster_recovery_url.
+	UnreachableSIPURLs []string `json:"unreachable_sip_urls,omitempty"`
 }
 
 // RegionFault is one region's (and product's) fault.
@@ -124,6 +128,15 @@ func (f *Faults) concurrencyLimit() int {
 		return 0
 	}
 	return f.ConcurrencyLimit
+}
+
+func (f *Faults) sipUnreachable(u string) bool {
+	for _, x := range f.UnreachableSIPURLs {
+		if x == u {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *Faults) keyRevoked(sid string) bool {

@@ -34,6 +34,22 @@ const (
 // or replaces it (a partial summary becoming complete) keeping its place.
 // The call simulation calls it under Emulator.mu. processing_state defaults
 // to complete and created_time to the start time.
+// at is the summary as Insights shows it at now: none before partialAt,
+// partial until completeAt, then as recorded.
+func (s *callSummary) at(now time.Time) *callSummary {
+	switch {
+	case s == nil:
+		return nil
+	case !s.partialAt.IsZero() && now.Before(s.partialAt):
+		return nil
+	case !s.completeAt.IsZero() && now.Before(s.completeAt):
+		p := *s
+		p.processingState = "partial"
+		return &p
+	}
+	return s
+}
+
 func (rs *regionState) addSummary(s callSummary) *callSummary {
 	if s.processingState == "" {
 		s.processingState = "complete"
@@ -121,7 +137,8 @@ func summaryTime(s *callSummary) time.Time {
 
 func fetchCallSummary(c *call) (int, any, *apiError) {
 	sid := c.params["CallSid"]
-	s, found := c.region.summaries[sid]
+	s := c.region.summaries[sid].at(c.now)
+	found := s != nil
 	_, isCall := c.region.calls.get(sid)
 	if !found && !isCall {
 		return 0, nil, errNotFound(c.r.URL.Path)
@@ -168,7 +185,7 @@ func listCallSummaries(c *call) (int, any, *apiError) {
 	// page token is a position in this filtered, sorted list.
 	var list []*callSummary
 	for i := len(c.region.summaryOrder) - 1; i >= 0; i-- {
-		if s := c.region.summaries[c.region.summaryOrder[i]]; s != nil && f.match(s, c.now) {
+		if s := c.region.summaries[c.region.summaryOrder[i]].at(c.now); s != nil && f.match(s, c.now) {
 			list = append(list, s)
 		}
 	}

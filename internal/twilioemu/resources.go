@@ -110,4 +110,7 @@ type callSummary struct {
 	properties                                    map[string]any
 	start, end, created                           time.Time
 	duration, connectDuration                     int
+	// partialAt and completeAt model Insights' lag: no summary before
+	// partialAt, a partial one until completeAt.
+	partialAt, completeAt time.Time
 }
