@@ -34,6 +34,9 @@ type emulatorConfig struct {
 	primary, standby               string
 	gapsOut, envOut, snapshotOut   string
 	sharedNumberSIDs, lenientEdges bool
+	trafficFile                    string
+	trafficCPS                     float64
+	trafficFor                     time.Duration
 }
 
 func (c *emulatorConfig) flags(cmd *cobra.Command, defaultNumbers int) {
@@ -59,6 +62,39 @@ func (c *emulatorConfig) flags(cmd *cobra.Command, defaultNumbers int) {
 	f.StringVar(&c.snapshotOut, "snapshot-out", "", "write the seeded account as a snapshot file")
 	f.BoolVar(&c.sharedNumberSIDs, "shared-number-sids", false, "give a number the same SID in every region")
 	f.BoolVar(&c.lenientEdges, "lenient-edges", false, "accept any edge with ie1/au1 (Twilio documents only the home city)")
+	f.StringVar(&c.trafficFile, "traffic", "", "traffic document (JSON, version 1) to start once seeded; see docs/emulator.md")
+	f.Float64Var(&c.trafficCPS, "traffic-cps", 0, "place inbound calls to every number at this rate once seeded (needs --traffic-for)")
+	f.DurationVar(&c.trafficFor, "traffic-for", 0, "how long --traffic-cps runs (traffic is always bounded)")
+}
+
+// traffic builds the traffic document to start with, if any: --traffic FILE,
+// or --traffic-cps with --traffic-for for every number. It is checked before
+// seeding so a bad flag fails fast.
+func (c *emulatorConfig) traffic() (*twilioemu.Traffic, error) {
+	switch {
+	case c.trafficFile != "" && (c.trafficCPS != 0 || c.trafficFor != 0):
+		return nil, usageError("--traffic FILE and --traffic-cps/--traffic-for are alternatives: choose one")
+	case c.trafficFile != "":
+		b, err := os.ReadFile(c.trafficFile)
+		if err != nil {
+			return nil, usageError("--traffic: %v", err)
+		}
+		t, err := twilioemu.ParseTraffic(b)
+		if err != nil {
+			return nil, usageError("--traffic %s: %v", c.trafficFile, err)
+		}
+		return t, nil
+	case c.trafficCPS == 0 && c.trafficFor == 0:
+		return nil, nil
+	case c.trafficCPS == 0 || c.trafficFor == 0:
+		return nil, usageError("--traffic-cps and --traffic-for go together (traffic always stops by itself)")
+	}
+	t := &twilioemu.Traffic{Version: twilioemu.TrafficVersion, CallsPerSecond: c.trafficCPS,
+		Numbers: twilioemu.TrafficNumbers{All: true}, For: twilioemu.Duration(c.trafficFor)}
+	if err := t.Validate(); err != nil {
+		return nil, usageError("--traffic-cps/--traffic-for: %v", err)
+	}
+	return t, nil
 }
 
 // faults builds the starting faults document from the flags.
@@ -139,6 +175,10 @@ func startEmulator(c *emulatorConfig, g *globals) (*runningEmulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	traffic, err := c.traffic()
+	if err != nil {
+		return nil, err
+	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return nil, usageError("--tls-cert and --tls-key go together")
 	}
@@ -161,6 +201,17 @@ func startEmulator(c *emulatorConfig, g *globals) (*runningEmulator, error) {
 	if err := c.writeOutputs(re); err != nil {
 		ln.Close()
 		return nil, err
+	}
+	// After seeding, as the numbers are selected when traffic starts.
+	if traffic != nil {
+		if err := emu.StartTraffic(traffic); err != nil {
+			ln.Close()
+			src := "--traffic " + c.trafficFile
+			if c.trafficFile == "" {
+				src = "--traffic-cps"
+			}
+			return nil, usageError("%s: %v", src, err)
+		}
 	}
 	go func() {
 		var err error
@@ -241,6 +292,7 @@ func (c *emulatorConfig) writeOutputs(re *runningEmulator) error {
 
 func (re *runningEmulator) shutdown() error {
 	re.emu.Close()
+	re.emu.StopTraffic() // after Close, so calls in flight are cut short
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := re.srv.Shutdown(ctx)
@@ -271,6 +323,9 @@ VOICEDR_TWILIO_ENDPOINT; --env-out writes the credentials. The operator API is u
 				fmt.Fprintf(g.stdout, "credentials written to %s: . %s\n", c.envOut, c.envOut)
 			}
 			fmt.Fprintf(g.stdout, "emulator listening on %s (operator API: %s/__emulator/v1/health)\n", re.url, re.url)
+			if st := re.emu.TrafficStatus(); st.Running {
+				fmt.Fprintf(g.stdout, "traffic: %g calls/s to %d numbers (status: %s/__emulator/v1/traffic)\n", st.Document.CallsPerSecond, st.Numbers, re.url)
+			}
 			select {
 			case <-cmd.Context().Done():
 			case err := <-re.errc:

@@ -143,9 +143,11 @@ func TestSlowModeWaitsTheConfiguredTimeThenAnswers(t *testing.T) {
 }
 
 func TestSlowModeGivesUpWhenTheCallerDoes(t *testing.T) {
-	// Real sleeper, an hour long: the client's deadline, far shorter, must be
-	// what ends the request, and the app must notice and count it.
-	slow := sampleapp.Mode{Voice: sampleapp.Slow, Fallback: sampleapp.OK, Slow: sampleapp.Duration(time.Hour), Healthy: true}
+	// Real sleeper, 10 s long: the client's deadline, far shorter, must be
+	// what ends the request, and the app must notice and count it as
+	// canceled. (A sleep that ignored its context would end after 10 s and
+	// count the request as answered, failing the test without hanging it.)
+	slow := sampleapp.Mode{Voice: sampleapp.Slow, Fallback: sampleapp.OK, Slow: sampleapp.Duration(10 * time.Second), Healthy: true}
 	app, err := sampleapp.New(sampleapp.Options{Region: region.IE1, AuthToken: region.NewSecret(tokens[region.IE1]), Mode: &slow})
 	if err != nil {
 		t.Fatal(err)

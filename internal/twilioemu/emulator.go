@@ -161,8 +161,13 @@ func (e *Emulator) freshAccount() *account {
 	return a
 }
 
-// Close releases requests held by blackhole faults.
-func (e *Emulator) Close() { e.doneOnce.Do(func() { close(e.done) }) }
+// Close releases requests held by blackhole faults, stops the call queue
+// and ends any traffic run (after done is closed, so calls in flight are cut
+// short instead of waiting out webhook timeouts).
+func (e *Emulator) Close() {
+	e.doneOnce.Do(func() { close(e.done) })
+	e.StopTraffic()
+}
 
 // call is one request being served.
 type call struct {
