@@ -203,7 +203,7 @@ func TestDemoRunsOnEmbeddedDefaults(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, stderr)
 	}
-	for _, want := range []string{"us1    up", "ie1    up", "au1    up", "200", "Inbound routing", "standby gaps"} {
+	for _, want := range []string{"us1    up", "ie1    up", "au1    up", "200", "Inbound routing", "standby gaps", "died at the edge 200"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -37,10 +37,13 @@ func newDemoCmd(g *globals) *cobra.Command {
 			if c.envOut == "" {
 				c.envOut = filepath.Join(os.TempDir(), "voicedr-demo.env")
 			}
+			var apps demoApps
+			c.beforeSeed = apps.beforeSeed
 			re, err := startEmulator(&c, g)
 			if err != nil {
 				return err
 			}
+			defer apps.close()
 			defer re.shutdown()
 			fmt.Fprintf(g.stdout, "voicedr demo: Twilio emulator on %s, account %s, %d numbers (rand seed %d)\n\n",
 				re.url, re.emu.AccountSID(), c.numbers, c.randSeed)
@@ -55,6 +58,9 @@ func newDemoCmd(g *globals) *cobra.Command {
 			}
 			defer pool.Close()
 			if err := demoReport(ctx, g.stdout, set); err != nil {
+				return err
+			}
+			if err := demoCalls(ctx, g.stdout, re.emu); err != nil {
 				return err
 			}
 			if re.gaps != nil {

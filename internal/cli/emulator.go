@@ -37,6 +37,10 @@ type emulatorConfig struct {
 	trafficFile                    string
 	trafficCPS                     float64
 	trafficFor                     time.Duration
+	calls                          callFlags
+	// beforeSeed, when set, may change the seed once the emulator (and so
+	// its credentials) exists: the demo points webhooks at sample apps.
+	beforeSeed func(*twilioemu.Emulator, *snapshot.Snapshot) error
 }
 
 func (c *emulatorConfig) flags(cmd *cobra.Command, defaultNumbers int) {
@@ -62,6 +66,7 @@ func (c *emulatorConfig) flags(cmd *cobra.Command, defaultNumbers int) {
 	f.StringVar(&c.snapshotOut, "snapshot-out", "", "write the seeded account as a snapshot file")
 	f.BoolVar(&c.sharedNumberSIDs, "shared-number-sids", false, "give a number the same SID in every region")
 	f.BoolVar(&c.lenientEdges, "lenient-edges", false, "accept any edge with ie1/au1 (Twilio documents only the home city)")
+	c.calls.register(f)
 	f.StringVar(&c.trafficFile, "traffic", "", "traffic document (JSON, version 1) to start once seeded; see docs/emulator.md")
 	f.Float64Var(&c.trafficCPS, "traffic-cps", 0, "place inbound calls to every number at this rate once seeded (needs --traffic-for)")
 	f.DurationVar(&c.trafficFor, "traffic-for", 0, "how long --traffic-cps runs (traffic is always bounded)")
@@ -182,8 +187,10 @@ func startEmulator(c *emulatorConfig, g *globals) (*runningEmulator, error) {
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return nil, usageError("--tls-cert and --tls-key go together")
 	}
-	emu := twilioemu.New(twilioemu.Options{Logger: g.logger, Regions: regions, RandSeed: c.randSeed,
-		SharedNumberSIDs: c.sharedNumberSIDs, LenientEdges: c.lenientEdges, Faults: faults})
+	opts := twilioemu.Options{Logger: g.logger, Regions: regions, RandSeed: c.randSeed,
+		SharedNumberSIDs: c.sharedNumberSIDs, LenientEdges: c.lenientEdges, Faults: faults}
+	c.calls.apply(&opts)
+	emu := twilioemu.New(opts)
 	re := &runningEmulator{emu: emu, errc: make(chan error, 1)}
 	if err := c.seed(re, regions); err != nil {
 		return nil, err
@@ -255,6 +262,11 @@ func (c *emulatorConfig) seed(re *runningEmulator, regions []region.Region) erro
 		snap, re.gaps = twilioemu.Generate(twilioemu.GenerateOptions{Numbers: c.numbers, RandSeed: c.randSeed, Primary: p, Standby: s, Regions: regions})
 	default:
 		return nil
+	}
+	if c.beforeSeed != nil {
+		if err := c.beforeSeed(re.emu, snap); err != nil {
+			return err
+		}
 	}
 	if err := re.emu.Seed(snap); err != nil {
 		return usageError("seed: %v", err)

@@ -202,3 +202,37 @@ func (s *Snapshot) Write(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
 }
+
+// RewriteWebhooks replaces every webhook URL in the snapshot (numbers'
+// records, TwiML Apps, SIP domains, trunks' disaster-recovery URLs) with
+// fn(region, url). Tabletop copies use it so that nothing a rehearsal does
+// can reach a customer's production endpoint. Empty URLs stay empty.
+func (s *Snapshot) RewriteWebhooks(fn func(region, url string) string) {
+	re := func(r string, u *string) {
+		if *u != "" {
+			*u = fn(r, *u)
+		}
+	}
+	for _, n := range s.Numbers {
+		for r, rec := range n.Records {
+			re(r, &rec.VoiceURL)
+			re(r, &rec.VoiceFallbackURL)
+			re(r, &rec.StatusCallback)
+		}
+	}
+	for r, res := range s.Resources {
+		for i := range res.Applications {
+			a := &res.Applications[i]
+			re(r, &a.VoiceURL)
+			re(r, &a.VoiceFallbackURL)
+			re(r, &a.StatusCallback)
+		}
+		for i := range res.SIPDomains {
+			re(r, &res.SIPDomains[i].VoiceURL)
+			re(r, &res.SIPDomains[i].VoiceFallbackURL)
+		}
+		for i := range res.Trunks {
+			re(r, &res.Trunks[i].DisasterRecoveryURL)
+		}
+	}
+}

@@ -67,3 +67,27 @@ func FuzzSnapshotRead(f *testing.F) {
 		}
 	})
 }
+
+func TestRewriteWebhooks(t *testing.T) {
+	s := sample()
+	s.Numbers[0].Records["ie1"].VoiceFallbackURL = "https://b.example/fb"
+	s.Resources["us1"].Applications = []snapshot.Application{{SID: "AP1", VoiceURL: "https://a.example/app"}}
+	s.Resources["us1"].Trunks[0].DisasterRecoveryURL = "https://a.example/dr"
+	var seen []string
+	s.RewriteWebhooks(func(r, u string) string {
+		seen = append(seen, r+" "+u)
+		return "http://127.0.0.1/" + r
+	})
+	if got := s.Numbers[0].Records["us1"].VoiceURL; got != "http://127.0.0.1/us1" {
+		t.Errorf("record voice_url = %q", got)
+	}
+	if got := s.Numbers[0].Records["ie1"].VoiceURL; got != "" {
+		t.Errorf("an empty URL became %q", got)
+	}
+	if got := s.Resources["us1"].Trunks[0].DisasterRecoveryURL; got != "http://127.0.0.1/us1" {
+		t.Errorf("trunk DR URL = %q", got)
+	}
+	if len(seen) != 4 {
+		t.Errorf("rewrote %d URLs, want 4: %v", len(seen), seen)
+	}
+}
