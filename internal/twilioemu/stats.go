@@ -46,8 +46,9 @@ type Stats struct {
 	PeakInFlight        int64 `json:"peak_in_flight"`
 	TooManyRequestsSent int64 `json:"too_many_requests_sent"`
 	RetiredHostRequests int64 `json:"retired_host_requests"`
-	// RequestsByOperation counts requests that reached their operation's
-	// handler; requests refused by a fault or the concurrency limit do not.
+	// RequestsByOperation counts requests routed to an operation (those
+	// refused by authentication included); requests refused earlier by a
+	// fault or the concurrency limit are not counted.
 	RequestsByOperation map[string]int64 `json:"requests_by_operation"`
 }
 
