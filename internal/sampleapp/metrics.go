@@ -1,8 +1,8 @@
 package sampleapp
 
 import (
-	"errors"
 	"fmt"
+	promreg "github.com/voicedr/voicedr/internal/metrics"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,21 +53,21 @@ func newMetrics(reg prometheus.Registerer, r region.Region) (*metrics, error) {
 	}
 	if reg != nil {
 		var err error
-		m.requests, err = register(reg, m.requests)
+		m.requests, err = promreg.Register(reg, m.requests)
 		if err == nil {
-			m.fallbackHits, err = register(reg, m.fallbackHits)
+			m.fallbackHits, err = promreg.Register(reg, m.fallbackHits)
 		}
 		if err == nil {
-			m.sigFailures, err = register(reg, m.sigFailures)
+			m.sigFailures, err = promreg.Register(reg, m.sigFailures)
 		}
 		if err == nil {
-			m.statuses, err = register(reg, m.statuses)
+			m.statuses, err = promreg.Register(reg, m.statuses)
 		}
 		if err == nil {
-			m.probes, err = register(reg, m.probes)
+			m.probes, err = promreg.Register(reg, m.probes)
 		}
 		if err == nil {
-			m.duration, err = register(reg, m.duration)
+			m.duration, err = promreg.Register(reg, m.duration)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("register sample app metrics: %w", err)
@@ -104,17 +104,4 @@ func (a *App) record(endpoint, outcome string, probe bool, took time.Duration) {
 	if outcome == OutcomeForbidden {
 		a.counts.SignatureFailures++
 	}
-}
-
-// register registers c, or returns the collector already registered under
-// the same description: the apps of several regions share one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }

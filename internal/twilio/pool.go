@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	promreg "github.com/voicedr/voicedr/internal/metrics"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -307,29 +308,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	// Several pools may share a registry (tests, a daemon re-reading its
 	// config): reuse the collectors already registered.
 	var err error
-	m.requests, err = register(reg, m.requests)
+	m.requests, err = promreg.Register(reg, m.requests)
 	if err == nil {
-		m.retries, err = register(reg, m.retries)
+		m.retries, err = promreg.Register(reg, m.retries)
 	}
 	if err == nil {
-		m.duration, err = register(reg, m.duration)
+		m.duration, err = promreg.Register(reg, m.duration)
 	}
 	if err == nil {
-		m.inFlight, err = register(reg, m.inFlight)
+		m.inFlight, err = promreg.Register(reg, m.inFlight)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("register twilio metrics: %w", err)
 	}
 	return m, nil
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }
