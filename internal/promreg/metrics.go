@@ -1,8 +1,8 @@
-// Package metrics holds what voicedr's Prometheus instrumentation shares:
+// Package promreg holds what voicedr's Prometheus instrumentation shares:
 // registering a collector on an injected registry, reusing the one already
 // there when several components (pools, sample apps for several regions,
 // tests) share a registry.
-package metrics
+package promreg
 
 import (
 	"errors"

@@ -2,7 +2,7 @@ package sampleapp
 
 import (
 	"fmt"
-	promreg "github.com/voicedr/voicedr/internal/metrics"
+	"github.com/voicedr/voicedr/internal/promreg"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"

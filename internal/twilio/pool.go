@@ -24,7 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	promreg "github.com/voicedr/voicedr/internal/metrics"
+	"github.com/voicedr/voicedr/internal/promreg"
 	"log/slog"
 	"math/rand/v2"
 	"net"
