@@ -72,6 +72,7 @@ const (
 	GapTrunkNoOrigination  = "trunk_no_origination"        // standby trunk has no origination URL
 	GapTrunkNoDRURL        = "trunk_no_disaster_recovery_url"
 	GapSIPDomainMissing    = "sip_domain_missing"
+	GapRegionMismatch      = "number_region_mismatch" // processed far from its country's region (stage 2)
 )
 
 // GapsFormat is the format tag of the gaps file.
@@ -106,6 +107,17 @@ var genFlows = []flowSpec{
 	{prefix: "dispatch", handler: "trunk", trunk: "acme-dispatch.pstn.twilio.com"},
 	{prefix: "billing", host: "billing.acme.example", handler: "url"},
 	{prefix: "marketing", host: "campaigns.acme.example", handler: "url"},
+}
+
+// countryRegion is the processing region of a generated number's country.
+func countryRegion(e164 string) region.Region {
+	switch {
+	case strings.HasPrefix(e164, "+1"):
+		return region.US1
+	case strings.HasPrefix(e164, "+61"):
+		return region.AU1
+	}
+	return region.IE1 // +44, +49, +353, +33: Europe
 }
 
 // countries lists E.164 prefixes and how many digits follow them.
@@ -181,7 +193,7 @@ func (g *generator) resources() {
 				g.apps[r][f.app] = sid
 				res.Applications = append(res.Applications, snapshot.Application{
 					SID: sid, FriendlyName: f.app, VoiceURL: appURL(f.host, r, "/voice"), VoiceMethod: "POST",
-					VoiceFallbackURL: appURL(f.host, r, "/fallback"), VoiceFallbackMethod: "POST",
+					VoiceFallbackURL: appURL("fallback."+f.host, r, "/fallback"), VoiceFallbackMethod: "POST",
 					StatusCallback: appURL(f.host, r, "/status"), StatusCallbackMethod: "POST",
 				})
 			case f.handler == "trunk":
@@ -201,7 +213,7 @@ func (g *generator) resources() {
 				for i, sbc := range []string{"sbc1", "sbc2"} {
 					t.OriginationURLs = append(t.OriginationURLs, snapshot.OriginationURL{
 						SID: g.a.newSID("OU"), FriendlyName: sbc, SIPURL: "sip:" + sbc + "." + string(r) + ".acme.example:5060",
-						Priority: 10, Weight: []int{60, 40}[i], Enabled: true,
+						Priority: []int{10, 20}[i], Weight: 10, Enabled: true,
 					})
 				}
 				res.Trunks = append(res.Trunks, t)
@@ -236,8 +248,12 @@ func (g *generator) numbers() {
 			Records:      map[string]*snapshot.NumberRecord{},
 		}
 		// Console-bought numbers carry explicit routing; API-bought ones 404.
-		if g.rng.Float64() < 0.7 {
+		// (A 404 means us1, so with another primary every number is explicit.)
+		if g.rng.Float64() < 0.7 || g.o.Primary != region.US1 {
 			n.Routing = snapshot.Route{VoiceRegion: string(g.o.Primary), Explicit: true}
+		}
+		if home := countryRegion(e164); home != "" && home != g.o.Primary {
+			g.gap(GapRegionMismatch, g.o.Primary, e164, "processed in "+string(g.o.Primary)+", its country's region is "+string(home))
 		}
 		primary := g.record(f, g.o.Primary, true)
 		n.Records[string(g.o.Primary)] = primary
@@ -289,7 +305,7 @@ func (g *generator) record(f flowSpec, r region.Region, primary bool) *snapshot.
 		rec.VoiceURL, rec.VoiceMethod = appURL(f.host, r, "/voice"), "POST"
 		rec.StatusCallback = appURL(f.host, r, "/status")
 		if !primary || g.rng.Float64() >= g.o.NoFallbackShare {
-			rec.VoiceFallbackURL, rec.VoiceFallbackMethod = appURL(f.host, r, "/fallback"), "POST"
+			rec.VoiceFallbackURL, rec.VoiceFallbackMethod = appURL("fallback."+f.host, r, "/fallback"), "POST"
 		}
 	}
 	return rec
