@@ -1,0 +1,43 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+)
+
+// TestPostureFindsThePlantedGaps runs `voicedr posture --json` against a
+// generated account and compares its stage 1/2 counts with the gaps file.
+func TestPostureFindsThePlantedGaps(t *testing.T) {
+	_, env, gapsFile := startEmulator(t)
+	out, stderr, code := run(t, env, "posture", "--json")
+	if code != 0 {
+		t.Fatalf("posture exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Report struct {
+			ByKind map[string]int `json:"findings_by_kind"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(gapsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gaps struct{ Gaps []struct{ Kind string } }
+	json.Unmarshal(b, &gaps)
+	planted := map[string]int{}
+	for _, g := range gaps.Gaps {
+		planted[g.Kind]++
+	}
+	for gap, finding := range map[string]string{"number_no_fallback": "no_fallback", "number_region_mismatch": "region_mismatch",
+		"trunk_no_disaster_recovery_url": "trunk_no_disaster_recovery_url"} {
+		if planted[gap] == 0 || planted[gap] != rep.Report.ByKind[finding] {
+			t.Errorf("%s: planted %d, posture found %d", finding, planted[gap], rep.Report.ByKind[finding])
+		}
+	}
+}
