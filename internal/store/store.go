@@ -1,0 +1,173 @@
+// Package store defines voicedr's one interface to durable state: account
+// snapshots, leases, and the runs ledger the failover engine resumes from.
+//
+// Every stateful component goes through Store so that a second backend (etcd,
+// for a control plane that survives the loss of a region) can be added beside
+// the embedded SQLite one without touching callers. The behaviour every
+// backend must have is pinned by the contract suite in package storetest,
+// not by this file's comments alone.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/voicedr/voicedr/internal/snapshot"
+)
+
+// Sentinel errors. Backends wrap them so callers classify with errors.Is.
+var (
+	// ErrNotFound: the snapshot, run or lease named does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrLeaseHeld: another holder has an unexpired lease on a key. The
+	// concrete error is a *LeaseHeldError naming the holder and expiry, so a
+	// refused operator can be told who to talk to and when to retry.
+	ErrLeaseHeld = errors.New("lease held")
+	// ErrConflict: a compare-and-swap lost (run state moved, lease token
+	// superseded) or an ID already exists.
+	ErrConflict = errors.New("conflict")
+	// ErrCredentials: a snapshot carried a credentials section. Those exist
+	// for emulator seeds only and must never be persisted.
+	ErrCredentials = errors.New("snapshot carries credentials")
+	// ErrInvalid: the caller passed something malformed (empty key, bad step,
+	// non-positive TTL, detail that is not JSON).
+	ErrInvalid = errors.New("invalid argument")
+)
+
+// LeaseHeldError reports who holds a lease and until when.
+type LeaseHeldError struct {
+	Key     string
+	Holder  string
+	Expires time.Time
+}
+
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("lease %q held by %q until %s", e.Key, e.Holder, e.Expires.UTC().Format(time.RFC3339))
+}
+
+// Unwrap lets errors.Is(err, ErrLeaseHeld) match.
+func (e *LeaseHeldError) Unwrap() error { return ErrLeaseHeld }
+
+// SnapshotMeta describes a stored snapshot without loading it. Commands show
+// a snapshot's age from TakenAt (when the account was observed), not SavedAt.
+type SnapshotMeta struct {
+	ID         int64
+	AccountSID string
+	TakenAt    time.Time
+	SavedAt    time.Time
+	Numbers    int
+	// SHA256 is the hex digest of the stored JSON, so evidence can bind to
+	// exactly the bytes a plan was computed from.
+	SHA256 string
+}
+
+// Lease is a time-bounded exclusive claim on a key such as "flow:support" or
+// "number:+14155550100". Token increases every time the key changes hands,
+// so a holder that was paused past its expiry can be fenced off.
+type Lease struct {
+	Key     string
+	Holder  string
+	Token   int64
+	Expires time.Time
+}
+
+// RunState is the state of a run. The engine owns the vocabulary; the store
+// only compares and swaps it.
+type RunState string
+
+// Run states the engine uses today.
+const (
+	RunPlanned    RunState = "planned"
+	RunRunning    RunState = "running"
+	RunPaused     RunState = "paused"
+	RunCompleted  RunState = "completed"
+	RunAborted    RunState = "aborted"
+	RunRolledBack RunState = "rolled_back"
+	RunFailed     RunState = "failed"
+)
+
+// Run is one execution of a reviewed plan.
+type Run struct {
+	ID         string
+	PlanDigest string
+	Flow       string
+	Kind       string // e.g. failover, failback, rollback, drill
+	CreatedAt  time.Time
+	State      RunState
+}
+
+// Step is one point in an action's life. The engine writes "intended" before
+// a Twilio call and "applied" after it, so resume after a crash knows which
+// calls may have happened and must be re-read rather than repeated blindly.
+type Step string
+
+// Steps, in the order an action normally passes through them.
+const (
+	StepIntended   Step = "intended"
+	StepApplied    Step = "applied"
+	StepRouted     Step = "routed"
+	StepProven     Step = "proven"
+	StepCommitted  Step = "committed"
+	StepRolledBack Step = "rolled_back"
+	StepFailed     Step = "failed"
+)
+
+// Valid reports whether s is one of the known steps.
+func (s Step) Valid() bool {
+	switch s {
+	case StepIntended, StepApplied, StepRouted, StepProven, StepCommitted, StepRolledBack, StepFailed:
+		return true
+	}
+	return false
+}
+
+// ActionRecord is one append-only ledger entry. Seq is assigned by the store
+// (1, 2, 3... per run) and is the order resume replays.
+type ActionRecord struct {
+	RunID     string
+	Seq       int64
+	ActionKey string // e.g. "number:+14155550100", "trunk:acme.pstn.twilio.com"
+	Step      Step
+	Detail    json.RawMessage
+	At        time.Time
+}
+
+// Store is voicedr's durable state. Every method takes a context first and
+// returns errors wrapping the sentinels above. Implementations are safe for
+// concurrent use by many goroutines and, where the backend allows, processes.
+type Store interface {
+	// SaveSnapshot stores s (which must validate and carry no credentials).
+	SaveSnapshot(ctx context.Context, s *snapshot.Snapshot) (SnapshotMeta, error)
+	// LatestSnapshot returns the most recently taken snapshot of an account.
+	LatestSnapshot(ctx context.Context, accountSID string) (*snapshot.Snapshot, SnapshotMeta, error)
+	GetSnapshot(ctx context.Context, id int64) (*snapshot.Snapshot, SnapshotMeta, error)
+	// ListSnapshots returns up to limit metas, newest TakenAt first.
+	ListSnapshots(ctx context.Context, accountSID string, limit int) ([]SnapshotMeta, error)
+
+	// AcquireLease claims key for holder until now+ttl. The same holder
+	// re-acquiring an unexpired lease renews it and keeps its token.
+	AcquireLease(ctx context.Context, key, holder string, ttl time.Duration) (Lease, error)
+	// AcquireLeases claims every key or none, atomically: a run leases its
+	// flow and all its numbers at once so two runs never interleave.
+	AcquireLeases(ctx context.Context, keys []string, holder string, ttl time.Duration) ([]Lease, error)
+	// ReleaseLease gives l back. It fails with ErrConflict unless l is still
+	// the current lease (same holder and token).
+	ReleaseLease(ctx context.Context, l Lease) error
+
+	CreateRun(ctx context.Context, r Run) error
+	GetRun(ctx context.Context, id string) (Run, error)
+	// ListRuns returns up to limit runs, newest CreatedAt first.
+	ListRuns(ctx context.Context, limit int) ([]Run, error)
+	// UpdateRunState moves a run from one state to another, failing with
+	// ErrConflict if its current state is not from.
+	UpdateRunState(ctx context.Context, id string, from, to RunState) error
+	// AppendAction appends a ledger record and returns it with Seq set.
+	AppendAction(ctx context.Context, a ActionRecord) (ActionRecord, error)
+	// Actions returns a run's ledger in Seq order.
+	Actions(ctx context.Context, runID string) ([]ActionRecord, error)
+
+	Close() error
+}
