@@ -12,7 +12,8 @@ import (
 // generated account and compares its stage 1/2 counts with the gaps file.
 func TestPostureFindsThePlantedGaps(t *testing.T) {
 	_, env, gapsFile := startEmulator(t)
-	out, stderr, code := run(t, env, "posture", "--json")
+	db := t.TempDir() + "/voicedr.db"
+	out, stderr, code := run(t, env, "posture", "--json", "--db", db)
 	if code != 0 {
 		t.Fatalf("posture exit %d: %s", code, stderr)
 	}
@@ -23,6 +24,9 @@ func TestPostureFindsThePlantedGaps(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
+	}
+	if st, err := os.Stat(db); err != nil || st.Size() == 0 {
+		t.Errorf("posture kept no snapshot in %s: %v", db, err)
 	}
 	b, err := os.ReadFile(gapsFile)
 	if err != nil {

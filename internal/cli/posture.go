@@ -13,6 +13,7 @@ import (
 	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/posture"
 	"github.com/voicedr/voicedr/internal/snapshot"
+	"github.com/voicedr/voicedr/internal/store/sqlite"
 )
 
 func newPostureCmd(g *globals) *cobra.Command {
@@ -20,6 +21,7 @@ func newPostureCmd(g *globals) *cobra.Command {
 		tf                    twilioFlags
 		asJSON                bool
 		fromFile, snapshotOut string
+		dbPath                string
 	)
 	cmd := &cobra.Command{
 		Use:   "posture",
@@ -49,6 +51,19 @@ far from its country; each region's blast radius). --snapshot assesses a saved s
 				if s, err = inventory.Read(cmd.Context(), set, inventory.Options{}); err != nil {
 					return err
 				}
+				// Every posture run keeps the snapshot it judged.
+				if dbPath != "" {
+					db, err := sqlite.Open(cmd.Context(), dbPath)
+					if err != nil {
+						return fmt.Errorf("open --db %s: %w", dbPath, err)
+					}
+					defer db.Close()
+					meta, err := db.SaveSnapshot(cmd.Context(), s)
+					if err != nil {
+						return err
+					}
+					g.logger.Info("snapshot saved", "db", dbPath, "id", meta.ID, "numbers", meta.Numbers, "sha256", meta.SHA256)
+				}
 			}
 			if snapshotOut != "" {
 				if err := writeSnapshot(snapshotOut, s); err != nil {
@@ -67,6 +82,7 @@ far from its country; each region's blast radius). --snapshot assesses a saved s
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "machine-readable output")
 	f.StringVar(&fromFile, "snapshot", "", "assess this snapshot file instead of reading the account")
+	f.StringVar(&dbPath, "db", "voicedr.db", "state database (SQLite) that keeps every snapshot read; empty: keep none")
 	f.StringVar(&snapshotOut, "snapshot-out", "", "also write the account snapshot to this file (it can seed the emulator)")
 	return cmd
 }
