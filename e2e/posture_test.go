@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +44,16 @@ func TestPostureFindsThePlantedGaps(t *testing.T) {
 		if planted[gap] == 0 || planted[gap] != rep.Report.ByKind[finding] {
 			t.Errorf("%s: planted %d, posture found %d", finding, planted[gap], rep.Report.ByKind[finding])
 		}
+	}
+}
+
+func TestValidateTheExampleWorkbook(t *testing.T) {
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	if out, stderr, code := run(t, env, "validate", "../examples/voicedr.yaml"); code != 0 {
+		t.Errorf("example workbook: exit %d\n%s%s", code, out, stderr)
+	}
+	out, stderr, code := run(t, env, "validate", "../internal/workbook/testdata/bad/inline_secret.yaml")
+	if code != 2 || !strings.Contains(out+stderr, "inline_secret.yaml:") {
+		t.Errorf("bad workbook: exit %d, want 2 with file:line:col\n%s%s", code, out, stderr)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/voicedr/voicedr/internal/posture"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
+	"github.com/voicedr/voicedr/internal/workbook"
 )
 
 func newPostureCmd(g *globals) *cobra.Command {
@@ -21,7 +22,7 @@ func newPostureCmd(g *globals) *cobra.Command {
 		tf                    twilioFlags
 		asJSON                bool
 		fromFile, snapshotOut string
-		dbPath                string
+		dbPath, workbookPath  string
 	)
 	cmd := &cobra.Command{
 		Use:   "posture",
@@ -70,7 +71,15 @@ far from its country; each region's blast radius). --snapshot assesses a saved s
 					return err
 				}
 			}
-			rep := posture.Assess(s, nil)
+			var protector posture.Protector
+			if workbookPath != "" {
+				wb, err := workbook.Load(workbookPath)
+				if err != nil {
+					return &ExitError{Code: ExitUsage, Err: err}
+				}
+				protector = wb.FlowOf
+			}
+			rep := posture.Assess(s, protector)
 			if asJSON {
 				return json.NewEncoder(g.stdout).Encode(map[string]any{"snapshot_taken_at": s.TakenAt, "report": rep})
 			}
@@ -82,6 +91,7 @@ far from its country; each region's blast radius). --snapshot assesses a saved s
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "machine-readable output")
 	f.StringVar(&fromFile, "snapshot", "", "assess this snapshot file instead of reading the account")
+	f.StringVar(&workbookPath, "workbook", "", "workbook (voicedr.yaml) whose flows stage 3 checks protection against")
 	f.StringVar(&dbPath, "db", "voicedr.db", "state database (SQLite) that keeps every snapshot read; empty: keep none")
 	f.StringVar(&snapshotOut, "snapshot-out", "", "also write the account snapshot to this file (it can seed the emulator)")
 	return cmd
@@ -103,7 +113,7 @@ func printPosture(w io.Writer, s *snapshot.Snapshot, rep *posture.Report) {
 	fmt.Fprintf(w, "Account %s, %d numbers, snapshot taken %s (%s ago)\n\n", s.AccountSID, rep.Numbers,
 		s.TakenAt.Format(time.RFC3339), time.Since(s.TakenAt).Round(time.Second))
 	fmt.Fprintf(w, "%-7s %8s %8s\n", "STAGE", "CLEAN", "FLAGGED")
-	for _, st := range []int{1, 2} {
+	for _, st := range []int{1, 2, 3} {
 		sum := rep.Stages[st]
 		fmt.Fprintf(w, "%-7d %8d %8d\n", st, sum.Clean, sum.Flagged)
 	}

@@ -107,7 +107,7 @@ type StageSum struct {
 
 // Protector tells whether a workbook flow protects a number; nil skips
 // stage 3.
-type Protector func(e164 string) (flow string, ok bool)
+type Protector func(n snapshot.Number) (flow string, ok bool)
 
 // Assess computes the posture of s.
 func Assess(s *snapshot.Snapshot, protected Protector) *Report {
@@ -143,7 +143,7 @@ func Assess(s *snapshot.Snapshot, protected Protector) *Report {
 			add(2, RegionMismatch, severityWarning, "processed in "+reg+"; numbers of this country belong in "+want)
 		}
 		if protected != nil {
-			if _, ok := protected(n.PhoneNumber); !ok {
+			if _, ok := protected(n); !ok {
 				add(3, Unprotected, severityInformation, "no workbook flow protects this number")
 			}
 		}

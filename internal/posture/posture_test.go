@@ -65,7 +65,7 @@ func TestEachFindingKind(t *testing.T) {
 		num("+14155550004", snapshot.NumberRecord{}),
 		num("+442071838750", snapshot.NumberRecord{TrunkSID: "TK1"}),
 	}}
-	rep := posture.Assess(s, func(e string) (string, bool) { return "support", e == "+14155550003" })
+	rep := posture.Assess(s, func(n snapshot.Number) (string, bool) { return "support", n.PhoneNumber == "+14155550003" })
 	var got []string
 	for _, f := range rep.Findings {
 		got = append(got, f.Kind+" "+f.Resource)
