@@ -84,13 +84,13 @@ func (e *Emulator) PlaceInboundCall(ctx context.Context, in InboundCall) (CallOu
 	n, ok := e.acct.byE164[in.To]
 	if !ok {
 		e.mu.Unlock()
-		return e.reject(in, kind, "", "not_owned"), nil
+		return e.reject(in, kind, "not_owned"), nil
 	}
 	now := e.clock.Now().UTC()
 	reg := e.acct.effectiveRegion(routeKey{routeNumber, in.To}, now)
 	if e.faults.Load().Down(reg, "voice") {
 		e.mu.Unlock()
-		return e.reject(in, kind, "", "region_down"), nil
+		return e.reject(in, kind, "region_down"), nil
 	}
 	rs := e.acct.regions[reg]
 	rec := n.records[reg]
@@ -123,7 +123,7 @@ func (e *Emulator) PlaceInboundCall(ctx context.Context, in InboundCall) (CallOu
 	if p.handler == "" {
 		// Twilio rejects it at the network edge: no call log, no webhook.
 		e.mu.Unlock()
-		return e.reject(in, kind, string(reg), "no_handler"), nil
+		return e.reject(in, kind, "no_handler"), nil
 	}
 	p.callSID = e.acct.newSID("CA")
 	e.mu.Unlock()
@@ -131,8 +131,7 @@ func (e *Emulator) PlaceInboundCall(ctx context.Context, in InboundCall) (CallOu
 }
 
 // reject records a call that died before reaching a region.
-func (e *Emulator) reject(in InboundCall, kind, reg, reason string) CallOutcome {
-	_ = reg // the region is not told: nothing is recorded there
+func (e *Emulator) reject(in InboundCall, kind, reason string) CallOutcome {
 	e.ledger.add(LedgerEntry{Time: e.clock.Now().UTC(), Kind: kind, To: in.To, From: in.From, Outcome: OutcomeRejected, Rejected: reason})
 	return CallOutcome{Outcome: OutcomeRejected, Rejected: reason}
 }

@@ -237,5 +237,3 @@ func resetConn(w http.ResponseWriter) {
 	}
 	_ = conn.Close()
 }
-
-func durationOf(d Duration) time.Duration { return time.Duration(d) }

@@ -2,6 +2,7 @@ package twilioemu
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/voicedr/voicedr/internal/region"
 )
@@ -121,7 +122,7 @@ func updateRoute(kind routeKind) handlerFunc {
 			friendly = &v[0]
 		}
 		delay := c.e.faults.Load().PropagationDelay
-		e := c.acct.setRoute(k, target, friendly, c.now, durationOf(delay))
+		e := c.acct.setRoute(k, target, friendly, c.now, time.Duration(delay))
 		return http.StatusOK, routeJSON(c, k, e), nil
 	}
 }

@@ -96,13 +96,13 @@ func (e *Emulator) placeTermination(ctx context.Context, in InboundCall) (CallOu
 	e.mu.Lock()
 	if !e.acct.trunkDomainExists(domain) {
 		e.mu.Unlock()
-		return e.reject(in, "termination", "", "no_trunk"), nil
+		return e.reject(in, "termination", "no_trunk"), nil
 	}
 	now := e.clock.Now().UTC()
 	reg := e.acct.effectiveRegion(routeKey{routeTrunk, domain}, now)
 	if e.faults.Load().Down(reg, "voice") {
 		e.mu.Unlock()
-		return e.reject(in, "termination", "", "region_down"), nil
+		return e.reject(in, "termination", "region_down"), nil
 	}
 	rs := e.acct.regions[reg]
 	var t *trunk
@@ -114,7 +114,7 @@ func (e *Emulator) placeTermination(ctx context.Context, in InboundCall) (CallOu
 	if t == nil {
 		// Routed to a region where the trunk was never created.
 		e.mu.Unlock()
-		return e.reject(in, "termination", string(reg), "no_trunk"), nil
+		return e.reject(in, "termination", "no_trunk"), nil
 	}
 	p := &callPlan{kind: "termination", reg: reg, handler: "trunk", trunkSID: t.sid, accountSID: rs.accountSID,
 		token: rs.authToken, now: now, callSID: e.acct.newSID("CA")}
@@ -147,13 +147,13 @@ func (e *Emulator) placeSIPDomainCall(ctx context.Context, in InboundCall) (Call
 	reg := e.acct.effectiveRegion(routeKey{routeSIPDomain, strings.ToLower(in.SIPDomain)}, now)
 	if e.faults.Load().Down(reg, "voice") {
 		e.mu.Unlock()
-		return e.reject(in, "sip-domain", "", "region_down"), nil
+		return e.reject(in, "sip-domain", "region_down"), nil
 	}
 	rs := e.acct.regions[reg]
 	d := rs.sipDomainIn(in.SIPDomain)
 	if d == nil || d.voiceURL == "" {
 		e.mu.Unlock()
-		return e.reject(in, "sip-domain", string(reg), "no_domain"), nil
+		return e.reject(in, "sip-domain", "no_domain"), nil
 	}
 	p := &callPlan{kind: "sip-domain", reg: reg, handler: "domain", accountSID: rs.accountSID, token: rs.authToken, now: now,
 		primary: webhook{d.voiceURL, d.voiceMethod}, fallback: webhook{d.voiceFallbackURL, d.voiceFallbackMethod},
