@@ -2,21 +2,17 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
-	apiv2010 "github.com/twilio/twilio-go/rest/api/v2010"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/voicedr/voicedr/internal/region"
+	"github.com/voicedr/voicedr/internal/inventory"
+	"github.com/voicedr/voicedr/internal/posture"
 	"github.com/voicedr/voicedr/internal/twilio"
 )
 
@@ -87,100 +83,45 @@ func newDemoCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// regionView is what the demo read of one region.
-type regionView struct {
-	health     twilio.Health
-	numbers    int
-	configured int
-	byHandler  map[string]int
-}
-
-// demoReport probes each region, lists every number's record in each region
-// and reads every number's routing, all through the Twilio client.
+// demoReport probes each region and reads the whole account through the
+// inventory (every region's records, then every number's routing), as
+// posture and readiness do.
 func demoReport(ctx context.Context, w io.Writer, set *twilio.Set) error {
 	healths := twilio.ProbeAll(ctx, set, twilio.ProbeOptions{})
-	views := map[region.Region]*regionView{}
-	var e164s []string
-	for i, c := range set.Clients() {
-		v := &regionView{health: healths[i], byHandler: map[string]int{}}
-		views[c.Region()] = v
-		nums, err := c.API(ctx).ListIncomingPhoneNumber(new(apiv2010.ListIncomingPhoneNumberParams).SetPageSize(1000))
-		if err != nil {
-			return c.Classify("ListIncomingPhoneNumber", err)
-		}
-		v.numbers = len(nums)
-		for _, n := range nums {
-			h := handlerOf(n)
-			if h != "" {
-				v.configured++
-				v.byHandler[h]++
-			}
-			if i == 0 {
-				e164s = append(e164s, *n.PhoneNumber)
-			}
-		}
-	}
-	routing, err := readRouting(ctx, set.Clients()[0], e164s)
+	s, err := inventory.Read(ctx, set, inventory.Options{})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%-6s %-8s %8s %11s  %s\n", "REGION", "HEALTH", "NUMBERS", "CONFIGURED", "HANDLERS (trunk > app > url)")
-	for _, c := range set.Clients() {
-		v := views[c.Region()]
-		fmt.Fprintf(w, "%-6s %-8s %8d %11d  trunk %d, app %d, url %d\n", c.Region(), v.health.Status, v.numbers, v.configured,
-			v.byHandler["trunk"], v.byHandler["app"], v.byHandler["url"])
+	for i, c := range set.Clients() {
+		reg := string(c.Region())
+		numbers, by := 0, map[string]int{}
+		for _, n := range s.Numbers {
+			if rec, ok := n.Records[reg]; ok {
+				numbers++
+				by[posture.Effective(rec, s.Resources[reg]).Kind]++
+			}
+		}
+		fmt.Fprintf(w, "%-6s %-8s %8d %11d  trunk %d, app %d, url %d\n", reg, healths[i].Status, numbers,
+			by["trunk"]+by["app"]+by["url"], by["trunk"], by["app"], by["url"])
 	}
-	keys := make([]string, 0, len(routing))
-	for k := range routing {
-		keys = append(keys, k)
+	routing := map[string]int{}
+	for _, n := range s.Numbers {
+		key := n.Routing.VoiceRegion + " (explicit)"
+		if !n.Routing.Explicit {
+			key = "us1 (never set: 404)"
+		}
+		routing[key]++
 	}
-	sort.Strings(keys)
-	fmt.Fprintf(w, "\nInbound routing of the %d numbers (routes API, one global table):\n", len(e164s))
-	for _, k := range keys {
+	fmt.Fprintf(w, "\nInbound routing of the %d numbers (routes API, one global table):\n", len(s.Numbers))
+	for _, k := range sortedMapKeys(routing) {
 		fmt.Fprintf(w, "  %-28s %d\n", k, routing[k])
 	}
+	rep := posture.Assess(s, nil)
+	fmt.Fprintf(w, "\nPosture (voicedr posture): stage 1 in-region resilience flags %d numbers, stage 2 isolation %d:\n",
+		rep.Stages[1].Flagged, rep.Stages[2].Flagged)
+	for _, k := range sortedMapKeys(rep.ByKind) {
+		fmt.Fprintf(w, "  %-32s %d\n", k, rep.ByKind[k])
+	}
 	return nil
-}
-
-func handlerOf(n apiv2010.ApiV2010IncomingPhoneNumber) string {
-	switch {
-	case n.TrunkSid != nil && *n.TrunkSid != "":
-		return "trunk"
-	case n.VoiceApplicationSid != nil && *n.VoiceApplicationSid != "":
-		return "app"
-	case n.VoiceUrl != nil && *n.VoiceUrl != "":
-		return "url"
-	}
-	return ""
-}
-
-// readRouting fetches each number's routing, 16 at a time; a 404 means it
-// was never set, so us1.
-func readRouting(ctx context.Context, c *twilio.Client, e164s []string) (map[string]int, error) {
-	var mu sync.Mutex
-	out := map[string]int{}
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.SetLimit(16)
-	for _, n := range e164s {
-		eg.Go(func() error {
-			r, err := c.Routes(ctx).FetchPhoneNumber(n)
-			key := ""
-			switch err := c.Classify("FetchPhoneNumber", err); {
-			case err == nil && r.VoiceRegion != nil:
-				key = *r.VoiceRegion + " (explicit)"
-			case errors.Is(err, twilio.KindNotFound):
-				key = "us1 (never set: 404)"
-			default:
-				return err
-			}
-			mu.Lock()
-			out[key]++
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := eg.Wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
