@@ -61,29 +61,6 @@ func authTokenRef(flag string, r region.Region) (region.CredentialRef, error) {
 	return ref, nil
 }
 
-// resolveToken reads the token a reference points at. Errors name the
-// reference and what to do, never the value.
-func resolveToken(ref region.CredentialRef, getenv func(string) string) (region.Secret, error) {
-	s := string(ref)
-	if name, ok := strings.CutPrefix(s, "env:"); ok {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return region.Secret{}, usageError("%s is not set: export %s (the emulator's --env-out file has it) or name another with --auth-token-env", s, name)
-		}
-		return region.NewSecret(v), nil
-	}
-	path := strings.TrimPrefix(s, "file:")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return region.Secret{}, usageError("%s: %v", s, err)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return region.Secret{}, usageError("%s: the file is empty", s)
-	}
-	return region.NewSecret(v), nil
-}
-
 // options validates the flags and builds the app's options.
 func (c *sampleAppConfig) options(g *globals, reg prometheus.Registerer) (sampleapp.Options, error) {
 	if c.region == "" {
@@ -102,9 +79,9 @@ func (c *sampleAppConfig) options(g *globals, reg prometheus.Registerer) (sample
 	if err != nil {
 		return sampleapp.Options{}, err
 	}
-	token, err := resolveToken(ref, g.getenv)
+	token, err := ref.Resolve(g.getenv, os.ReadFile)
 	if err != nil {
-		return sampleapp.Options{}, err
+		return sampleapp.Options{}, usageError("--auth-token-env: %v", err)
 	}
 	return sampleapp.Options{Region: r, AuthToken: token, PublicURL: c.publicURL, Mode: &mode,
 		Registerer: reg, Logger: g.logger}, nil

@@ -54,9 +54,9 @@ func (r CredentialRef) Validate() error {
 	return errInline
 }
 
-// resolve reads the value the reference points at. Errors name the reference
-// (which is not secret) and never the value.
-func (r CredentialRef) resolve(env func(string) string, readFile func(string) ([]byte, error)) (Secret, error) {
+// Resolve reads the value the reference points at. Errors name the
+// reference (which is not secret) and never the value.
+func (r CredentialRef) Resolve(env func(string) string, readFile func(string) ([]byte, error)) (Secret, error) {
 	if err := r.Validate(); err != nil {
 		return Secret{}, err
 	}

@@ -198,9 +198,9 @@ func Resolve(file, flags Profile, env func(string) string, readFile func(string)
 	}
 
 	out := Resolved{Profile: eff}
-	key, keyErr := eff.APIKey.resolve(env, readFile)
-	secret, secretErr := eff.APISecret.resolve(env, readFile)
-	token, tokenErr := eff.AuthToken.resolve(env, readFile)
+	key, keyErr := eff.APIKey.Resolve(env, readFile)
+	secret, secretErr := eff.APISecret.Resolve(env, readFile)
+	token, tokenErr := eff.AuthToken.Resolve(env, readFile)
 	switch {
 	case keyErr == nil && secretErr != nil:
 		errs = append(errs, fmt.Errorf("api_secret: %w", secretErr))
