@@ -1,0 +1,140 @@
+package readiness
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/voicedr/voicedr/internal/posture"
+	"github.com/voicedr/voicedr/internal/twilioemu"
+	"github.com/voicedr/voicedr/internal/workbook"
+)
+
+// GapWebhookProbe is a standby voice webhook that did not answer a signed
+// probe with TwiML in time: the record is right but the call would fail.
+const GapWebhookProbe = "webhook_probe_failed"
+
+// ProbeHeader marks voicedr's own requests so the customer app can answer
+// them without counting them as business traffic (see internal/sampleapp).
+const ProbeHeader = "X-Voicedr-Probe"
+
+// ProbeOptions configure webhook probes.
+type ProbeOptions struct {
+	// HTTP sends the probes; default http.DefaultClient.
+	HTTP *http.Client
+	// AuthToken returns a region's auth token, which signs the probe the way
+	// Twilio signs its webhooks: an app that checks signatures (as it
+	// should) would reject an unsigned probe and prove nothing.
+	AuthToken func(region string) (string, error)
+	// Timeout bounds each probe; Twilio gives a voice webhook 15 s.
+	Timeout time.Duration
+}
+
+// ProbeResult is one probe's outcome, kept as evidence.
+type ProbeResult struct {
+	Region string `json:"region"`
+	URL    string `json:"url"`
+	Status int    `json:"status,omitempty"`
+	Pass   bool   `json:"pass"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Probe sends a signed POST to each distinct standby voice URL the flow's
+// numbers resolve to, in standby regions whose workbook profile allows
+// probing (opt-in: the URL may be production), and adds a checklist item,
+// gaps and evidence to the report.
+func (r *Report) Probe(ctx context.Context, wb *workbook.Workbook, opts ProbeOptions) error {
+	if r.snapshot == nil || opts.AuthToken == nil {
+		return errors.New("readiness probe: a report from Check and an AuthToken source are required")
+	}
+	if opts.HTTP == nil {
+		opts.HTTP = http.DefaultClient
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 15 * time.Second
+	}
+	for _, rp := range wb.Regions {
+		sr := string(rp.Region)
+		if rp.Role != workbook.RoleStandby || !rp.App.ProbeAllowed || r.snapshot.Resources[sr] == nil {
+			continue
+		}
+		token, err := opts.AuthToken(sr)
+		if err != nil {
+			return fmt.Errorf("readiness probe %s: %w", sr, err)
+		}
+		to := map[string]string{} // voice URL → a flow number that reaches it
+		for _, n := range r.snapshot.Numbers {
+			if f, ok := wb.FlowOf(n); !ok || f != r.Flow {
+				continue
+			}
+			h := posture.Effective(n.Records[sr], r.snapshot.Resources[sr])
+			if (h.Kind == "app" || h.Kind == "url") && h.VoiceURL != "" && to[h.VoiceURL] == "" {
+				to[h.VoiceURL] = n.PhoneNumber
+			}
+		}
+		it := Item{ID: "webhooks/" + sr, Title: "Standby voice webhooks in " + sr + " answer a signed probe with TwiML in time", Region: sr}
+		for _, u := range sortedKeys(to) {
+			res := probeOne(ctx, opts, token, sr, u, to[u], r.snapshot.AccountSID)
+			r.Probes = append(r.Probes, res)
+			it.Checked++
+			if !res.Pass {
+				it.Failed++
+				it.Evidence = append(it.Evidence, fmt.Sprintf("evidence/probes.json#/%d", len(r.Probes)-1))
+				r.Gaps = append(r.Gaps, Gap{Kind: GapWebhookProbe, Severity: SeverityError, Region: sr, Resource: u,
+					Detail: "signed probe failed: " + res.Error, Remediation: "fix the standby app at " + u + " so it answers Twilio's signed POST with <Response> TwiML within 15 s"})
+			}
+		}
+		it.Pass = it.Failed == 0
+		r.Checklist = append(r.Checklist, it)
+	}
+	sort.SliceStable(r.Gaps, func(i, j int) bool { return r.Gaps[i].Kind < r.Gaps[j].Kind })
+	r.Ready = r.Errors() == 0
+	return nil
+}
+
+func probeOne(ctx context.Context, opts ProbeOptions, token, sr, u, to, account string) ProbeResult {
+	res := ProbeResult{Region: sr, URL: u}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	// The parameters of an inbound call, so the app's code path is the one
+	// a real call would take.
+	form := url.Values{"CallSid": {"CA" + strings.Repeat("0", 32)}, "AccountSid": {account}, "From": {"+15005550006"},
+		"To": {to}, "Called": {to}, "Caller": {"+15005550006"}, "CallStatus": {"ringing"}, "Direction": {"inbound"}, "ApiVersion": {"2010-04-01"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilioemu.Signature(token, u, form))
+	req.Header.Set(ProbeHeader, "1")
+	resp, err := opts.HTTP.Do(req)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer resp.Body.Close()
+	res.Status = resp.StatusCode
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case err != nil:
+		res.Error = "reading the answer: " + err.Error()
+	case resp.StatusCode != http.StatusOK:
+		res.Error = fmt.Sprintf("HTTP %d", resp.StatusCode)
+	default:
+		var doc struct{ XMLName xml.Name }
+		if err := xml.Unmarshal(body, &doc); err != nil || doc.XMLName.Local != "Response" {
+			res.Error = "answer is not TwiML (<Response> document)"
+		} else {
+			res.Pass = true
+		}
+	}
+	return res
+}
