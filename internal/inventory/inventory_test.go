@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"sort"
 	"testing"
 	"time"
@@ -17,35 +16,14 @@ import (
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/twilio"
 	"github.com/voicedr/voicedr/internal/twilioemu"
+	"github.com/voicedr/voicedr/internal/twilioemu/emutest"
 )
 
 // account runs an emulator seeded with a generated account and returns a
 // client set reaching it the way voicedr reaches Twilio.
 func account(tb testing.TB, numbers int, faults *twilioemu.Faults, limits twilio.Limits) (*twilioemu.Emulator, *twilio.Set, *snapshot.Snapshot) {
-	tb.Helper()
-	emu := twilioemu.New(twilioemu.Options{RandSeed: 3, Faults: faults})
-	seed, _ := twilioemu.Generate(twilioemu.GenerateOptions{Numbers: numbers, RandSeed: 3})
-	if err := emu.Seed(seed); err != nil {
-		tb.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	tb.Cleanup(func() { emu.Close(); srv.Close() })
-	pool, err := twilio.NewPool(twilio.Options{Endpoint: srv.URL, Limits: limits})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(pool.Close)
-	var profiles []region.Resolved
-	for _, r := range region.All {
-		c := emu.Credentials()[r]
-		profiles = append(profiles, region.Resolved{Profile: region.Profile{Region: r, Edge: r.HomeEdge(), AccountSID: c.AccountSID},
-			APIKeySID: c.Standard.SID, APISecret: region.NewSecret(c.Standard.Secret), AuthToken: region.NewSecret(c.AuthToken)})
-	}
-	set, err := twilio.NewSet(pool, profiles...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return emu, set, seed
+	a := emutest.Start(tb, numbers, faults, twilio.Options{Limits: limits}, twilioemu.GenerateOptions{})
+	return a.Emulator, a.Set, a.Seed
 }
 
 // normalize orders what the two sides order differently and drops what
