@@ -10,10 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/posture"
 	"github.com/voicedr/voicedr/internal/snapshot"
-	"github.com/voicedr/voicedr/internal/store/sqlite"
 	"github.com/voicedr/voicedr/internal/workbook"
 )
 
@@ -34,37 +32,19 @@ far from its country; each region's blast radius). --snapshot assesses a saved s
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var s *snapshot.Snapshot
+			var err error
 			if fromFile != "" {
-				f, err := os.Open(fromFile)
-				if err != nil {
-					return usageError("--snapshot: %v", err)
-				}
-				defer f.Close()
-				if s, err = snapshot.Read(f); err != nil {
-					return usageError("--snapshot %s: %v", fromFile, err)
-				}
+				s, err = loadSnapshot(fromFile)
 			} else {
-				set, pool, err := tf.clients(g, g.getenv, nil)
-				if err != nil {
-					return err
+				set, pool, cerr := tf.clients(g, g.getenv, nil)
+				if cerr != nil {
+					return cerr
 				}
 				defer pool.Close()
-				if s, err = inventory.Read(cmd.Context(), set, inventory.Options{}); err != nil {
-					return err
-				}
-				// Every posture run keeps the snapshot it judged.
-				if dbPath != "" {
-					db, err := sqlite.Open(cmd.Context(), dbPath)
-					if err != nil {
-						return fmt.Errorf("open --db %s: %w", dbPath, err)
-					}
-					defer db.Close()
-					meta, err := db.SaveSnapshot(cmd.Context(), s)
-					if err != nil {
-						return err
-					}
-					g.logger.Info("snapshot saved", "db", dbPath, "id", meta.ID, "numbers", meta.Numbers, "sha256", meta.SHA256)
-				}
+				s, err = readAccount(cmd.Context(), g, set, dbPath)
+			}
+			if err != nil {
+				return err
 			}
 			if snapshotOut != "" {
 				if err := writeSnapshot(snapshotOut, s); err != nil {
@@ -92,7 +72,7 @@ far from its country; each region's blast radius). --snapshot assesses a saved s
 	f.BoolVar(&asJSON, "json", false, "machine-readable output")
 	f.StringVar(&fromFile, "snapshot", "", "assess this snapshot file instead of reading the account")
 	f.StringVar(&workbookPath, "workbook", "", "workbook (voicedr.yaml) whose flows stage 3 checks protection against")
-	f.StringVar(&dbPath, "db", "voicedr.db", "state database (SQLite) that keeps every snapshot read; empty: keep none")
+	f.StringVar(&dbPath, "db", "voicedr.db", dbFlagHelp)
 	f.StringVar(&snapshotOut, "snapshot-out", "", "also write the account snapshot to this file (it can seed the emulator)")
 	return cmd
 }

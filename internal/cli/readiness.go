@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/readiness"
 	"github.com/voicedr/voicedr/internal/region"
 	"github.com/voicedr/voicedr/internal/snapshot"
@@ -24,6 +22,7 @@ func newReadinessCmd(g *globals) *cobra.Command {
 		probeTimeout       time.Duration
 		flow, workbookPath string
 		fromFile, outDir   string
+		dbPath             string
 	)
 	cmd := &cobra.Command{
 		Use:   "readiness --flow NAME --workbook FILE",
@@ -55,18 +54,12 @@ the snapshot as evidence, a sha256 manifest). Exit 0 ready, 3 not ready (gaps of
 			}
 			var s *snapshot.Snapshot
 			if fromFile != "" {
-				f, err := os.Open(fromFile)
-				if err != nil {
-					return usageError("--snapshot: %v", err)
-				}
-				defer f.Close()
-				if s, err = snapshot.Read(f); err != nil {
-					return usageError("--snapshot %s: %v", fromFile, err)
-				}
+				s, err = loadSnapshot(fromFile)
 			} else {
-				if s, err = inventory.Read(cmd.Context(), set, inventory.Options{}); err != nil {
-					return err
-				}
+				s, err = readAccount(cmd.Context(), g, set, dbPath)
+			}
+			if err != nil {
+				return err
 			}
 			rep, err := readiness.Check(s, wb, flow, readiness.Options{})
 			if err != nil {
@@ -114,6 +107,7 @@ the snapshot as evidence, a sha256 manifest). Exit 0 ready, 3 not ready (gaps of
 	}
 	tf.register(cmd)
 	f := cmd.Flags()
+	f.StringVar(&dbPath, "db", "voicedr.db", dbFlagHelp)
 	f.StringVar(&flow, "flow", "", "workbook flow to check")
 	f.StringVar(&workbookPath, "workbook", "voicedr.yaml", "workbook (voicedr.yaml) naming the flow, its regions and attestations")
 	f.StringVar(&fromFile, "snapshot", "", "check this snapshot file instead of reading the account")

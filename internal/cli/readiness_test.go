@@ -82,7 +82,8 @@ func TestReadinessCommandReadsTheAccount(t *testing.T) {
 	g := &globals{stdout: &out, stderr: io.Discard, getenv: envFile(env.String(), func(string) string { return "" }),
 		logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cmd := newReadinessCmd(g)
-	cmd.SetArgs([]string{"--flow", "contact-center", "--workbook", "../../examples/voicedr.yaml", "--regions", "us1,ie1", "--json"})
+	db := filepath.Join(t.TempDir(), "voicedr.db")
+	cmd.SetArgs([]string{"--flow", "contact-center", "--workbook", "../../examples/voicedr.yaml", "--regions", "us1,ie1", "--json", "--db", db})
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(io.Discard)
 	err := cmd.ExecuteContext(context.Background())
@@ -105,6 +106,9 @@ func TestReadinessCommandReadsTheAccount(t *testing.T) {
 	}
 	got := rep.GapCounts()
 	delete(got, readiness.GapAttestationExpired) // the example's attestations age with the real clock
+	if st, err := os.Stat(db); err != nil || st.Size() == 0 {
+		t.Errorf("readiness kept no snapshot in %s: %v", db, err)
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("gap counts (-planted +found):\n%s", diff)
 	}
