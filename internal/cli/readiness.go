@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,6 +66,9 @@ the snapshot as evidence, a sha256 manifest). Exit 0 ready, 3 not ready (gaps of
 			if err != nil {
 				// A flow or region the workbook lacks is the caller's input.
 				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			if set != nil {
+				checkStandbyCredentials(cmd.Context(), set, wb, rep)
 			}
 			if probe {
 				err := rep.Probe(cmd.Context(), wb, readiness.ProbeOptions{Timeout: probeTimeout, AuthToken: func(r string) (string, error) {
@@ -148,5 +152,27 @@ func printReadiness(w io.Writer, rep *readiness.Report, outDir string) {
 	}
 	if outDir != "" {
 		fmt.Fprintf(w, "\nReadiness package: %s\n", outDir)
+	}
+}
+
+// checkStandbyCredentials proves voicedr's credentials in each standby region
+// with one request there (the region health probe's): a key from another
+// region or a revoked one shows here, before a failover needs it.
+func checkStandbyCredentials(ctx context.Context, set *twilio.Set, wb *workbook.Workbook, rep *readiness.Report) {
+	for _, rp := range wb.Regions {
+		if rp.Role != workbook.RoleStandby {
+			continue
+		}
+		c, err := set.Get(rp.Region)
+		if err != nil {
+			rep.RecordCredentials(string(rp.Region), err)
+			continue
+		}
+		h := twilio.Probe(ctx, c, twilio.ProbeOptions{Samples: 1})
+		var authErr error
+		if twilio.KindOf(h.Err) == twilio.KindAuth {
+			authErr = h.Err
+		}
+		rep.RecordCredentials(string(rp.Region), authErr)
 	}
 }

@@ -69,7 +69,8 @@ func (r *Report) Probe(ctx context.Context, wb *workbook.Workbook, opts ProbeOpt
 		if err != nil {
 			return fmt.Errorf("readiness probe %s: %w", sr, err)
 		}
-		to := map[string]string{} // voice URL → a flow number that reaches it
+		to := map[string]string{}       // voice URL → a flow number that reaches it
+		fallback := map[string]string{} // fallback URL → its primary voice URL
 		for _, n := range r.snapshot.Numbers {
 			if f, ok := wb.FlowOf(n); !ok || f != r.Flow {
 				continue
@@ -78,10 +79,18 @@ func (r *Report) Probe(ctx context.Context, wb *workbook.Workbook, opts ProbeOpt
 			if (h.Kind == "app" || h.Kind == "url") && h.VoiceURL != "" && to[h.VoiceURL] == "" {
 				to[h.VoiceURL] = n.PhoneNumber
 			}
+			if (h.Kind == "app" || h.Kind == "url") && h.FallbackURL != "" && fallback[h.FallbackURL] == "" {
+				fallback[h.FallbackURL] = h.VoiceURL
+				if to[h.FallbackURL] == "" {
+					to[h.FallbackURL] = n.PhoneNumber
+				}
+			}
 		}
 		it := Item{ID: "webhooks/" + sr, Title: "Standby voice webhooks in " + sr + " answer a signed probe with TwiML in time", Region: sr}
 		for _, u := range sortedKeys(to) {
-			res := probeOne(ctx, opts, token, sr, u, to[u], r.snapshot.AccountSID)
+			// A fallback is requested as Twilio requests it after a failure:
+			// with ErrorCode and ErrorUrl.
+			res := probeOne(ctx, opts, token, sr, u, to[u], r.snapshot.AccountSID, fallback[u])
 			r.Probes = append(r.Probes, res)
 			it.Checked++
 			if !res.Pass {
@@ -93,13 +102,16 @@ func (r *Report) Probe(ctx context.Context, wb *workbook.Workbook, opts ProbeOpt
 		}
 		it.Pass = it.Failed == 0
 		r.Checklist = append(r.Checklist, it)
+		if rp.App.HealthURL != "" {
+			r.probeHealth(ctx, opts, sr, rp.App.HealthURL)
+		}
 	}
 	sort.SliceStable(r.Gaps, func(i, j int) bool { return r.Gaps[i].Kind < r.Gaps[j].Kind })
 	r.Ready = r.Errors() == 0
 	return nil
 }
 
-func probeOne(ctx context.Context, opts ProbeOptions, token, sr, u, to, account string) ProbeResult {
+func probeOne(ctx context.Context, opts ProbeOptions, token, sr, u, to, account, errorURL string) ProbeResult {
 	res := ProbeResult{Region: sr, URL: u}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -107,6 +119,10 @@ func probeOne(ctx context.Context, opts ProbeOptions, token, sr, u, to, account 
 	// a real call would take.
 	form := url.Values{"CallSid": {"CA" + strings.Repeat("0", 32)}, "AccountSid": {account}, "From": {"+15005550006"},
 		"To": {to}, "Called": {to}, "Caller": {"+15005550006"}, "CallStatus": {"ringing"}, "Direction": {"inbound"}, "ApiVersion": {"2010-04-01"}}
+	if errorURL != "" {
+		form.Set("ErrorCode", "11200")
+		form.Set("ErrorUrl", errorURL)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
 		res.Error = err.Error()
@@ -137,4 +153,59 @@ func probeOne(ctx context.Context, opts ProbeOptions, token, sr, u, to, account 
 		}
 	}
 	return res
+}
+
+// GapHealth is a standby app whose health URL does not answer 200.
+const GapHealth = "health_probe_failed"
+
+// probeHealth GETs the standby app's health URL (marked as a probe) and adds
+// its checklist item, evidence and gap.
+func (r *Report) probeHealth(ctx context.Context, opts ProbeOptions, sr, u string) {
+	res := ProbeResult{Region: sr, URL: u}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err == nil {
+		req.Header.Set(ProbeHeader, "1")
+		var resp *http.Response
+		if resp, err = opts.HTTP.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+			res.Status = resp.StatusCode
+			res.Pass = resp.StatusCode == http.StatusOK
+			if !res.Pass {
+				res.Error = fmt.Sprintf("HTTP %d", resp.StatusCode)
+			}
+		}
+	}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	r.Probes = append(r.Probes, res)
+	it := Item{ID: "health/" + sr, Title: "The standby app's health URL in " + sr + " answers 200", Region: sr, Checked: 1, Pass: res.Pass}
+	if !res.Pass {
+		it.Failed = 1
+		it.Evidence = []string{fmt.Sprintf("evidence/probes.json#/%d", len(r.Probes)-1)}
+		r.Gaps = append(r.Gaps, Gap{Kind: GapHealth, Severity: SeverityError, Region: sr, Resource: u,
+			Detail: "health probe failed: " + res.Error, Remediation: "bring the standby app at " + u + " up, or fix health_url in the workbook"})
+	}
+	r.Checklist = append(r.Checklist, it)
+}
+
+// GapCredentials is a standby region whose credentials Twilio rejects.
+const GapCredentials = "standby_credentials_invalid"
+
+// RecordCredentials adds the checklist item proving voicedr's credentials
+// work in a standby region: err is the outcome of a request made there with
+// them (nil when it succeeded).
+func (r *Report) RecordCredentials(region string, err error) {
+	it := Item{ID: "credentials/" + region, Title: "voicedr's credentials for " + region + " are accepted there", Region: region, Checked: 1, Pass: err == nil}
+	if err != nil {
+		it.Failed = 1
+		r.Gaps = append(r.Gaps, Gap{Kind: GapCredentials, Severity: SeverityError, Region: region, Resource: region,
+			Detail: err.Error(), Remediation: "set TWILIO_" + strings.ToUpper(region) + "_API_KEY/_API_SECRET (or the workbook's references) to a key created in " + region})
+	}
+	r.Checklist = append(r.Checklist, it)
+	sort.SliceStable(r.Gaps, func(i, j int) bool { return r.Gaps[i].Kind < r.Gaps[j].Kind })
+	r.Ready = r.Errors() == 0
 }

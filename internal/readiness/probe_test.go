@@ -1,6 +1,7 @@
 package readiness_test
 
 import (
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,21 +26,25 @@ func TestProbeStandbyWebhooks(t *testing.T) {
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
 	cases := []struct {
-		name    string
-		token   string
-		mode    sampleapp.Behavior
-		allowed bool
-		want    []bool // pass per probe
+		name      string
+		token     string
+		mode      sampleapp.Behavior
+		unhealthy bool
+		allowed   bool
+		want      []bool // pass per probe
 	}{
-		{name: "signed and answered", token: "ie1-token", mode: sampleapp.OK, allowed: true, want: []bool{true, true}},
-		{name: "wrong token", token: "us1-token", mode: sampleapp.OK, allowed: true, want: []bool{false, false}},
-		{name: "not TwiML", token: "ie1-token", mode: sampleapp.BadTwiML, allowed: true, want: []bool{false, false}},
+		// Probes in URL order (the two fallbacks, then the two voice URLs),
+		// then the health URL.
+		{name: "signed and answered", token: "ie1-token", mode: sampleapp.OK, allowed: true, want: []bool{true, true, true, true, true}},
+		{name: "wrong token", token: "us1-token", mode: sampleapp.OK, allowed: true, want: []bool{false, false, false, false, true}},
+		{name: "not TwiML", token: "ie1-token", mode: sampleapp.BadTwiML, allowed: true, want: []bool{true, true, false, false, true}},
+		{name: "unhealthy", token: "ie1-token", mode: sampleapp.OK, unhealthy: true, allowed: true, want: []bool{true, true, true, true, false}},
 		{name: "probing not allowed", token: "ie1-token", mode: sampleapp.OK},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := sampleapp.DefaultMode()
-			m.Voice = tc.mode
+			m.Voice, m.Healthy = tc.mode, !tc.unhealthy
 			if err := app.SetMode(m); err != nil {
 				t.Fatal(err)
 			}
@@ -48,6 +53,9 @@ func TestProbeStandbyWebhooks(t *testing.T) {
 			// The app's and the URL number's standby voice URLs both reach the sample app.
 			s.Resources["ie1"].Applications[0].VoiceURL = srv.URL + "/voice"
 			number(s, urlNum).Records["ie1"].VoiceURL = srv.URL + "/voice?n=3"
+			number(s, urlNum).Records["ie1"].VoiceFallbackURL = srv.URL + "/fallback"
+			s.Resources["ie1"].Applications[0].VoiceFallbackURL = srv.URL + "/fallback?app=1"
+			wb.Regions[1].App.HealthURL = srv.URL + "/health"
 			rep, err := readiness.Check(s, wb, "f", opts())
 			if err != nil {
 				t.Fatal(err)
@@ -64,15 +72,23 @@ func TestProbeStandbyWebhooks(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Fatalf("probe passes (-want +got):\n%s\n%+v", diff, rep.Probes)
 			}
-			failed := 0
-			for _, w := range tc.want {
-				if !w {
+			failed, healthFailed := 0, 0
+			for i, w := range tc.want {
+				switch {
+				case w:
+				case i == len(tc.want)-1:
+					healthFailed++
+				default:
 					failed++
 				}
 			}
 			if got := rep.GapCounts()[readiness.GapWebhookProbe]; got != failed {
 				t.Errorf("%s gaps = %d, want %d", readiness.GapWebhookProbe, got, failed)
 			}
+			if got := rep.GapCounts()[readiness.GapHealth]; got != healthFailed {
+				t.Errorf("%s gaps = %d, want %d", readiness.GapHealth, got, healthFailed)
+			}
+			failed += healthFailed
 			if rep.Ready != (failed == 0) {
 				t.Errorf("ready = %v with %d failed probes", rep.Ready, failed)
 			}
@@ -89,5 +105,20 @@ func TestProbeStandbyWebhooks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRecordCredentials(t *testing.T) {
+	rep, err := readiness.Check(readySnapshot(), caseWorkbook(), "f", opts())
+	if err != nil || !rep.Ready {
+		t.Fatalf("ready snapshot: %v %v", rep, err)
+	}
+	rep.RecordCredentials("ie1", nil)
+	if !rep.Ready || rep.Checklist[len(rep.Checklist)-1].ID != "credentials/ie1" {
+		t.Errorf("accepted credentials: ready %v, checklist %+v", rep.Ready, rep.Checklist)
+	}
+	rep.RecordCredentials("ie1", errors.New("twilio rejected the ie1 credentials (20003)"))
+	if rep.Ready || rep.GapCounts()[readiness.GapCredentials] != 1 {
+		t.Errorf("rejected credentials: ready %v, gaps %v", rep.Ready, rep.GapCounts())
 	}
 }
