@@ -27,7 +27,11 @@ func (r *Report) WritePackage(dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "evidence"), 0o755); err != nil {
 		return fmt.Errorf("readiness package: %w", err)
 	}
-	files := map[string][]byte{"checklist.md": []byte(r.Markdown())}
+	page, err := r.HTML()
+	if err != nil {
+		return fmt.Errorf("readiness package: render HTML: %w", err)
+	}
+	files := map[string][]byte{"checklist.md": []byte(r.Markdown()), "checklist.html": page}
 	for name, v := range map[string]any{
 		"gaps.json": map[string]any{"format": GapsFormat, "flow": r.Flow, "primary": r.Primary, "standbys": r.Standbys,
 			"checked_at": r.CheckedAt, "gaps": r.Gaps},

@@ -2,6 +2,7 @@ package readiness_test
 
 import (
 	"encoding/json"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +44,7 @@ func TestPackageManifestVerifies(t *testing.T) {
 		return err
 	})
 	sort.Strings(files)
-	want := []string{"MANIFEST.sha256", "checklist.md", "evidence/snapshot.json", "gaps.json", "report.json", "resource-map.json"}
+	want := []string{"MANIFEST.sha256", "checklist.html", "checklist.md", "evidence/snapshot.json", "gaps.json", "report.json", "resource-map.json"}
 	if diff := cmp.Diff(want, files); diff != "" {
 		t.Fatalf("package files (-want +got):\n%s", diff)
 	}
@@ -123,5 +124,25 @@ func TestPackageContents(t *testing.T) {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("checklist.md lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+func TestHTMLShowsEveryGapEscaped(t *testing.T) {
+	dir, rep, _ := writePackage(t)
+	b, err := os.ReadFile(filepath.Join(dir, "checklist.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := html.UnescapeString(string(b))
+	if len(rep.Gaps) == 0 {
+		t.Fatal("the package under test has no gaps to show")
+	}
+	for _, g := range rep.Gaps {
+		if !strings.Contains(page, g.Resource) || !strings.Contains(page, g.Kind) {
+			t.Errorf("page lacks gap %s %s", g.Kind, g.Resource)
+		}
+	}
+	if !strings.Contains(page, "NOT READY") {
+		t.Errorf("page does not say the flow is not ready")
 	}
 }
