@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,7 +27,11 @@ func TestReadmeWorkflow(t *testing.T) {
 	}
 	step(0, "init", "-o", draft)
 	step(0, "validate", draft)
-	step(0, "posture", "--workbook", "../examples/voicedr.yaml", "--db", db)
+	page := filepath.Join(dir, "posture.html")
+	step(0, "posture", "--workbook", "../examples/voicedr.yaml", "--db", db, "--html", page)
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "Blast radius") {
+		t.Errorf("posture --html: %v", err)
+	}
 	wb := "../examples/voicedr.yaml"
 	step(3, "readiness", "--flow", "sales", "--workbook", wb, "--db", db)
 	step(0, "standby", "apply", "--flow", "sales", "--workbook", wb, "--db", db)

@@ -21,6 +21,7 @@ func newPostureCmd(g *globals) *cobra.Command {
 		asJSON                bool
 		fromFile, snapshotOut string
 		dbPath, workbookPath  string
+		htmlOut               string
 	)
 	cmd := &cobra.Command{
 		Use:   "posture",
@@ -60,6 +61,15 @@ far from its country; each region's blast radius). --snapshot assesses a saved s
 				protector = wb.FlowOf
 			}
 			rep := posture.Assess(s, protector)
+			if htmlOut != "" {
+				page, err := rep.HTML(s.AccountSID, s.TakenAt)
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(htmlOut, page, 0o644); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return json.NewEncoder(g.stdout).Encode(map[string]any{"snapshot_taken_at": s.TakenAt, "report": rep})
 			}
@@ -71,6 +81,7 @@ far from its country; each region's blast radius). --snapshot assesses a saved s
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "machine-readable output")
 	f.StringVar(&fromFile, "snapshot", "", "assess this snapshot file instead of reading the account")
+	f.StringVar(&htmlOut, "html", "", "also write the report as an HTML page to this file")
 	f.StringVar(&workbookPath, "workbook", "", "workbook (voicedr.yaml) whose flows stage 3 checks protection against")
 	f.StringVar(&dbPath, "db", "voicedr.db", dbFlagHelp)
 	f.StringVar(&snapshotOut, "snapshot-out", "", "also write the account snapshot to this file (it can seed the emulator)")

@@ -1,7 +1,9 @@
 package posture_test
 
 import (
+	"html"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -82,5 +84,23 @@ func TestEachFindingKind(t *testing.T) {
 	}
 	if rep.Handlers["app"] != 1 || rep.Handlers["trunk"] != 1 || rep.Handlers["url"] != 2 || rep.Handlers["none"] != 1 {
 		t.Errorf("effective handlers %v", rep.Handlers)
+	}
+}
+
+func TestHTMLReport(t *testing.T) {
+	s, _ := twilioemu.Generate(twilioemu.GenerateOptions{Numbers: 50, RandSeed: 11})
+	rep := posture.Assess(s, nil)
+	b, err := rep.HTML(s.AccountSID, s.TakenAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := html.UnescapeString(string(b))
+	for _, f := range rep.Findings {
+		if !strings.Contains(page, f.Resource) {
+			t.Errorf("page lacks finding %s %s", f.Kind, f.Resource)
+		}
+	}
+	if !strings.Contains(page, "Blast radius") || !strings.Contains(page, s.AccountSID) {
+		t.Errorf("page lacks its sections")
 	}
 }
