@@ -98,6 +98,20 @@ func TestHandWrittenCases(t *testing.T) {
 			number(s, urlNum).Records["ie1"].VoiceFallbackURL = ""
 		},
 			want: []key{{readiness.GapStandbyNoFallback, "ie1", urlNum}}, fixHas: "PNie13.json VoiceFallbackUrl=https://fb.example/us1"},
+		{name: "standby no status callback", break_: func(s *snapshot.Snapshot, _ *workbook.Workbook) {
+			number(s, urlNum).Records["us1"].StatusCallback = "https://us1.app.example/status"
+		},
+			want: []key{{readiness.GapStandbyNoStatusCallback, "ie1", urlNum}}, fixHas: "PNie13.json StatusCallback="},
+		{name: "trunk lacks an ACL the primary has", break_: func(s *snapshot.Snapshot, _ *workbook.Workbook) {
+			for _, r := range []string{"us1", "ie1"} {
+				s.Resources[r].IPAccessControlLists = []snapshot.NamedList{{SID: "AL" + r, FriendlyName: "sbc-ips"}}
+			}
+			s.Resources["us1"].Trunks[0].IPAccessControlLists = []string{"ALus1"}
+		}, want: []key{{readiness.GapTrunkAssociation, "ie1", trunkDomain}}, fixHas: "/v1/Trunks/TKie1/IpAccessControlLists IpAccessControlListSid=ALie1", errors: 1},
+		{name: "trunk lacks a list the standby does not have", break_: func(s *snapshot.Snapshot, _ *workbook.Workbook) {
+			s.Resources["us1"].CredentialLists = []snapshot.NamedList{{SID: "CLus1", FriendlyName: "agents"}}
+			s.Resources["us1"].Trunks[0].CredentialLists = []string{"CLus1"}
+		}, want: []key{{readiness.GapTrunkAssociation, "ie1", trunkDomain}}, fixHas: "create credential list agents in ie1 with its entries from your secret store", errors: 1},
 		{name: "app missing", break_: func(s *snapshot.Snapshot, _ *workbook.Workbook) {
 			s.Resources["ie1"].Applications = nil
 		}, want: []key{{readiness.GapAppMissing, "ie1", "ivr"}, {readiness.GapStandbyUnconfigured, "ie1", appNum}},

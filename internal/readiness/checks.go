@@ -218,12 +218,75 @@ func (c *checker) checkTrunks(sb *workbook.RegionProfile, trunks []string) {
 			c.gap(GapTrunkNoDRURL, SeverityWarning, sr, d, "trunk "+d+" has a disaster_recovery_url in "+string(c.p.Region)+", not in "+sr,
 				base+"/"+st.SID+" DisasterRecoveryUrl="+pt.DisasterRecoveryURL+" DisasterRecoveryMethod="+or(pt.DisasterRecoveryMethod, "POST"))
 		}
+		if pt != nil && c.checkTrunkLists(sb, pt, st, base) {
+			failed = true
+		}
 		if failed {
 			it.Failed++
 			it.Evidence = append(it.Evidence, trunkRef(c.s, sr, d))
 		}
 	}
 	c.item(it)
+}
+
+// GapTrunkAssociation is a standby trunk lacking an IP ACL or credential
+// list the primary trunk has (matched by the list's friendly name): the SBC's
+// calls into the standby termination URI would be refused.
+const GapTrunkAssociation = "trunk_association_missing"
+
+// checkTrunkLists compares the trunks' IP ACL and credential list
+// associations by list friendly name, since SIDs differ between regions.
+func (c *checker) checkTrunkLists(sb *workbook.RegionProfile, pt, st *snapshot.Trunk, base string) bool {
+	pres, sres := c.s.Resources[string(c.p.Region)], c.s.Resources[string(sb.Region)]
+	missing := false
+	for _, kind := range []struct {
+		name       string
+		p, s       []string
+		pl, sl     []snapshot.NamedList
+		param, sub string
+	}{
+		{"IP access control list", pt.IPAccessControlLists, st.IPAccessControlLists, pres.IPAccessControlLists, sres.IPAccessControlLists, "IpAccessControlListSid", "IpAccessControlLists"},
+		{"credential list", pt.CredentialLists, st.CredentialLists, pres.CredentialLists, sres.CredentialLists, "CredentialListSid", "CredentialLists"},
+	} {
+		have := map[string]bool{}
+		for _, sid := range kind.s {
+			have[listName(kind.sl, sid)] = true
+		}
+		for _, sid := range kind.p {
+			name := listName(kind.pl, sid)
+			if have[name] {
+				continue
+			}
+			missing = true
+			fix := base + "/" + st.SID + "/" + kind.sub + " " + kind.param + "={" + string(sb.Region) + " SID of " + kind.name + " " + name + "}"
+			if l := findList(kind.sl, name); l != nil {
+				fix = base + "/" + st.SID + "/" + kind.sub + " " + kind.param + "=" + l.SID
+			} else {
+				fix = "create " + kind.name + " " + name + " in " + string(sb.Region) + " with its entries from your secret store, then " + fix
+			}
+			c.gap(GapTrunkAssociation, SeverityError, string(sb.Region), st.DomainName,
+				"trunk "+st.DomainName+" in "+string(sb.Region)+" lacks the "+kind.name+" "+name+" the primary trunk has", fix)
+		}
+	}
+	return missing
+}
+
+func listName(ls []snapshot.NamedList, sid string) string {
+	for _, l := range ls {
+		if l.SID == sid {
+			return l.FriendlyName
+		}
+	}
+	return sid
+}
+
+func findList(ls []snapshot.NamedList, name string) *snapshot.NamedList {
+	for i := range ls {
+		if ls[i].FriendlyName == name {
+			return &ls[i]
+		}
+	}
+	return nil
 }
 
 func trunkCopy(pt *snapshot.Trunk) string {

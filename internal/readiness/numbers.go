@@ -12,6 +12,10 @@ import (
 // on the effective handler (trunk > app > URL): Twilio ignores a number's
 // URLs when an app or trunk is set, so comparing raw fields would report
 // differences no call would ever notice.
+// GapStandbyNoStatusCallback is parity: the primary record tells the
+// customer a call ended, the standby's does not.
+const GapStandbyNoStatusCallback = "number_standby_no_status_callback"
+
 func (c *checker) checkNumbers(sb *workbook.RegionProfile) {
 	pr, sr := string(c.p.Region), string(sb.Region)
 	pres, sres := c.s.Resources[pr], c.s.Resources[sr]
@@ -39,6 +43,11 @@ func (c *checker) checkNumbers(sb *workbook.RegionProfile) {
 		default:
 			// App fallbacks are judged once per app, trunks have no fallback
 			// URL: only URL-routed numbers carry their own.
+			if hp.Kind == "url" && hp.StatusCallback != "" && hs.StatusCallback == "" {
+				c.gap(GapStandbyNoStatusCallback, SeverityWarning, sr, n.PhoneNumber, "primary has a status callback, the standby record does not",
+					"POST https://"+host("api", sb)+"/2010-04-01/Accounts/"+c.accountSID()+"/IncomingPhoneNumbers/"+numberSID(rec, sr, n)+
+						".json StatusCallback="+c.standbyURL(sb, hp.StatusCallback))
+			}
 			if hp.Kind == "url" && hp.FallbackURL != "" {
 				fb.Checked++
 				if hs.FallbackURL == "" {
