@@ -2,6 +2,7 @@ package standby
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/voicedr/voicedr/internal/posture"
 	"github.com/voicedr/voicedr/internal/snapshot"
@@ -145,7 +146,7 @@ func (pl *planner) associations(sr, d, kind, what string, primarySIDs, standbySI
 
 // numbersOf plans each flow number's standby record where readiness would
 // flag it: no handler, a handler of another kind (or another app or trunk),
-// or a URL handler without the primary's fallback.
+// or a URL handler without the primary's fallback or status callback.
 func (pl *planner) numbersOf(sb *workbook.RegionProfile) {
 	sr, pr := string(sb.Region), string(pl.p.Region)
 	for _, n := range pl.numbers {
@@ -177,10 +178,20 @@ func (pl *planner) numbersOf(sb *workbook.RegionProfile) {
 				spec.ClearTrunk = rec != nil && rec.TrunkSID != ""
 				summary = "voice URL " + spec.VoiceURL
 			}
-		case hp.Kind == "url" && hp.FallbackURL != "" && hs.FallbackURL == "":
-			spec.VoiceFallbackURL = pl.standbyURL(sb, hp.FallbackURL)
-			spec.VoiceFallbackMethod = or(sb.App.FallbackMethod, or(n.Records[pr].VoiceFallbackMethod, "POST"))
-			summary = "fallback URL " + spec.VoiceFallbackURL
+		case hp.Kind == "url" && ((hp.FallbackURL != "" && hs.FallbackURL == "") || (hp.StatusCallback != "" && hs.StatusCallback == "")):
+			// Parity gaps on a URL handler: fill only what is missing.
+			var set []string
+			if hp.FallbackURL != "" && hs.FallbackURL == "" {
+				spec.VoiceFallbackURL = pl.standbyURL(sb, hp.FallbackURL)
+				spec.VoiceFallbackMethod = or(sb.App.FallbackMethod, or(n.Records[pr].VoiceFallbackMethod, "POST"))
+				set = append(set, "fallback URL "+spec.VoiceFallbackURL)
+			}
+			if hp.StatusCallback != "" && hs.StatusCallback == "" {
+				spec.StatusCallback = pl.standbyURL(sb, hp.StatusCallback)
+				spec.StatusCallbackMethod = or(n.Records[pr].StatusCallbackMethod, "POST")
+				set = append(set, "status callback "+spec.StatusCallback)
+			}
+			summary = strings.Join(set, ", ")
 		default:
 			continue
 		}

@@ -323,3 +323,45 @@ func TestApplyStopsAtTheFirstError(t *testing.T) {
 		t.Errorf("done = %+v, want nothing", res.Done)
 	}
 }
+
+// TestPlanFillsAMissingStatusCallback: a URL-routed standby record that
+// lacks only the primary's status callback gets just that field.
+func TestPlanFillsAMissingStatusCallback(t *testing.T) {
+	set := account(t, 120, 9)
+	wb := generatedWorkbook()
+	s := read(t, set)
+	target := ""
+	for _, n := range s.Numbers {
+		p, sb := n.Records["us1"], n.Records["ie1"]
+		if p != nil && sb != nil && p.VoiceURL != "" && sb.VoiceURL != "" && sb.VoiceFallbackURL != "" && p.StatusCallback != "" {
+			sb.StatusCallback, target = "", n.PhoneNumber
+			break
+		}
+	}
+	if target == "" {
+		t.Fatal("the generated account has no configured URL-routed standby record")
+	}
+	flow, _ := wb.FlowOf(numberOf(s, target))
+	if rep := check(t, s, wb, flow); rep.GapCounts()[readiness.GapStandbyNoStatusCallback] != 1 {
+		t.Fatalf("readiness gaps %v, want one missing status callback", rep.GapCounts())
+	}
+	p := plan(t, s, wb, flow)
+	var got *standby.Action
+	for i := range p.Actions {
+		if p.Actions[i].Key == "number:ie1:"+target {
+			got = &p.Actions[i]
+		}
+	}
+	if got == nil || got.Number.StatusCallback == "" || got.Number.VoiceURL != "" || got.Number.VoiceFallbackURL != "" {
+		t.Fatalf("action for %s: %+v, want only the status callback set", target, got)
+	}
+}
+
+func numberOf(s *snapshot.Snapshot, e164 string) snapshot.Number {
+	for _, n := range s.Numbers {
+		if n.PhoneNumber == e164 {
+			return n
+		}
+	}
+	return snapshot.Number{}
+}
