@@ -2,7 +2,6 @@ package readiness
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/voicedr/voicedr/internal/posture"
@@ -14,43 +13,12 @@ import (
 type checker struct {
 	s       *snapshot.Snapshot
 	wb      *workbook.Workbook
+	scope   *Scope
 	flow    *workbook.Flow
 	p       *workbook.RegionProfile
 	now     time.Time
 	numbers []int // indexes into s.Numbers of the flow's numbers
 	rep     *Report
-}
-
-// flowResources are the apps, trunks and SIP domains the flow relies on in
-// the primary: those its numbers' effective handlers name, plus the trunks
-// and SIP domains the workbook lists (a trunk may carry calls no number
-// record shows, e.g. SIP-originated traffic).
-func (c *checker) flowResources() (apps, trunks, domains []string) {
-	pr := string(c.p.Region)
-	seenA, seenT := map[string]bool{}, map[string]bool{}
-	for _, i := range c.numbers {
-		n := c.s.Numbers[i]
-		h := posture.Effective(n.Records[pr], c.s.Resources[pr])
-		switch {
-		case h.Kind == "app" && !seenA[h.AppName]:
-			seenA[h.AppName] = true
-			apps = append(apps, h.AppName)
-		case h.Kind == "trunk" && !seenT[h.TrunkDomain]:
-			seenT[h.TrunkDomain] = true
-			trunks = append(trunks, h.TrunkDomain)
-		}
-	}
-	for _, t := range c.flow.Trunks {
-		if !seenT[t] {
-			seenT[t] = true
-			trunks = append(trunks, t)
-		}
-	}
-	sort.Strings(apps)
-	sort.Strings(trunks)
-	domains = append(domains, c.flow.SIPDomains...)
-	sort.Strings(domains)
-	return apps, trunks, domains
 }
 
 // regionMap is the flow's footprint in one region, for the resource map.
@@ -63,62 +31,26 @@ func (c *checker) regionMap(rp *workbook.RegionProfile) *RegionMap {
 			m.NumbersConfigured++
 		}
 	}
-	apps, trunks, domains := c.flowResources()
+	apps, trunks, domains := c.scope.Apps, c.scope.Trunks, c.scope.SIPDomains
 	if res == nil {
 		return m
 	}
 	for _, a := range apps {
-		if findApp(res, a) != nil {
+		if res.App(a) != nil {
 			m.Apps = append(m.Apps, a)
 		}
 	}
 	for _, t := range trunks {
-		if findTrunk(res, t) != nil {
+		if res.Trunk(t) != nil {
 			m.Trunks = append(m.Trunks, t)
 		}
 	}
 	for _, d := range domains {
-		if findDomain(res, d) != nil {
+		if res.SIPDomain(d) != nil {
 			m.SIPDomains = append(m.SIPDomains, d)
 		}
 	}
 	return m
-}
-
-func findApp(res *snapshot.RegionResources, name string) *snapshot.Application {
-	if res == nil {
-		return nil
-	}
-	for i := range res.Applications {
-		if res.Applications[i].FriendlyName == name {
-			return &res.Applications[i]
-		}
-	}
-	return nil
-}
-
-func findTrunk(res *snapshot.RegionResources, domain string) *snapshot.Trunk {
-	if res == nil {
-		return nil
-	}
-	for i := range res.Trunks {
-		if res.Trunks[i].DomainName == domain {
-			return &res.Trunks[i]
-		}
-	}
-	return nil
-}
-
-func findDomain(res *snapshot.RegionResources, domain string) *snapshot.SIPDomain {
-	if res == nil {
-		return nil
-	}
-	for i := range res.SIPDomains {
-		if res.SIPDomains[i].DomainName == domain {
-			return &res.SIPDomains[i]
-		}
-	}
-	return nil
 }
 
 // standby checks one standby region against the primary.
@@ -133,7 +65,7 @@ func (c *checker) standby(sb *workbook.RegionProfile) {
 		c.item(Item{ID: "region-read/" + sr, Title: "Standby region " + sr + " was read", Region: sr, Checked: 1, Failed: 1})
 		return
 	}
-	apps, trunks, domains := c.flowResources()
+	apps, trunks, domains := c.scope.Apps, c.scope.Trunks, c.scope.SIPDomains
 	c.checkApps(sb, apps)
 	c.checkTrunks(sb, trunks)
 	c.checkDomains(sb, domains)
@@ -154,7 +86,7 @@ func (c *checker) checkApps(sb *workbook.RegionProfile, apps []string) {
 	base := "POST https://" + host("api", sb) + "/2010-04-01/Accounts/" + c.accountSID() + "/Applications"
 	for _, name := range apps {
 		it.Checked++
-		pa, sa := findApp(pres, name), findApp(sres, name)
+		pa, sa := pres.App(name), sres.App(name)
 		switch {
 		case sa == nil:
 			c.gap(GapAppMissing, SeverityError, sr, name, "TwiML App "+name+" exists in "+string(c.p.Region)+" but not in "+sr,
@@ -191,7 +123,7 @@ func (c *checker) checkTrunks(sb *workbook.RegionProfile, trunks []string) {
 	base := "POST https://" + host("trunking", sb) + "/v1/Trunks"
 	for _, d := range trunks {
 		it.Checked++
-		pt, st := findTrunk(pres, d), findTrunk(sres, d)
+		pt, st := pres.Trunk(d), sres.Trunk(d)
 		failed := false
 		if st == nil {
 			c.gap(GapTrunkMissing, SeverityError, sr, d, "trunk "+d+" is not in "+sr, base+" DomainName="+d+trunkCopy(pt))
@@ -250,16 +182,16 @@ func (c *checker) checkTrunkLists(sb *workbook.RegionProfile, pt, st *snapshot.T
 	} {
 		have := map[string]bool{}
 		for _, sid := range kind.s {
-			have[listName(kind.sl, sid)] = true
+			have[snapshot.ListName(kind.sl, sid)] = true
 		}
 		for _, sid := range kind.p {
-			name := listName(kind.pl, sid)
+			name := snapshot.ListName(kind.pl, sid)
 			if have[name] {
 				continue
 			}
 			missing = true
 			fix := base + "/" + st.SID + "/" + kind.sub + " " + kind.param + "={" + string(sb.Region) + " SID of " + kind.name + " " + name + "}"
-			if l := findList(kind.sl, name); l != nil {
+			if l := snapshot.ListByName(kind.sl, name); l != nil {
 				fix = base + "/" + st.SID + "/" + kind.sub + " " + kind.param + "=" + l.SID
 			} else {
 				fix = "create " + kind.name + " " + name + " in " + string(sb.Region) + " with its entries from your secret store, then " + fix
@@ -269,24 +201,6 @@ func (c *checker) checkTrunkLists(sb *workbook.RegionProfile, pt, st *snapshot.T
 		}
 	}
 	return missing
-}
-
-func listName(ls []snapshot.NamedList, sid string) string {
-	for _, l := range ls {
-		if l.SID == sid {
-			return l.FriendlyName
-		}
-	}
-	return sid
-}
-
-func findList(ls []snapshot.NamedList, name string) *snapshot.NamedList {
-	for i := range ls {
-		if ls[i].FriendlyName == name {
-			return &ls[i]
-		}
-	}
-	return nil
 }
 
 func trunkCopy(pt *snapshot.Trunk) string {
@@ -305,11 +219,11 @@ func (c *checker) checkDomains(sb *workbook.RegionProfile, domains []string) {
 	it := Item{ID: "sip-domains/" + sr, Title: "SIP domains of the flow exist in " + sr, Region: sr}
 	for _, d := range domains {
 		it.Checked++
-		if findDomain(sres, d) != nil {
+		if sres.SIPDomain(d) != nil {
 			continue
 		}
 		voice := sb.App.VoiceURL
-		if pd := findDomain(pres, d); pd != nil {
+		if pd := pres.SIPDomain(d); pd != nil {
 			voice = c.standbyURL(sb, pd.VoiceURL)
 		}
 		c.gap(GapSIPDomainMissing, SeverityError, sr, d, "SIP domain "+d+" is not in "+sr,

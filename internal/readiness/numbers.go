@@ -99,13 +99,13 @@ func (c *checker) numberFix(sb *workbook.RegionProfile, n snapshot.Number, rec *
 	switch hp.Kind {
 	case "app":
 		sid := "{SID of TwiML App " + hp.AppName + " in " + sr + ", after creating it}"
-		if a := findApp(sres, hp.AppName); a != nil {
+		if a := sres.App(hp.AppName); a != nil {
 			sid = a.SID
 		}
 		return fix + " VoiceApplicationSid=" + sid
 	case "trunk":
 		sid := "{SID of trunk " + hp.TrunkDomain + " in " + sr + ", after creating it}"
-		if t := findTrunk(sres, hp.TrunkDomain); t != nil {
+		if t := sres.Trunk(hp.TrunkDomain); t != nil {
 			sid = t.SID
 		}
 		return fix + " TrunkSid=" + sid

@@ -116,50 +116,17 @@ func (r *Report) Errors() int {
 
 // Check judges the standby readiness of flow in s against wb.
 func Check(s *snapshot.Snapshot, wb *workbook.Workbook, flow string, opts Options) (*Report, error) {
-	if s == nil || wb == nil {
-		return nil, fmt.Errorf("readiness: snapshot and workbook are required")
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	var f *workbook.Flow
-	for i := range wb.Flows {
-		if wb.Flows[i].Name == flow {
-			f = &wb.Flows[i]
-		}
+	sc, err := NewScope(s, wb, flow)
+	if err != nil {
+		return nil, fmt.Errorf("readiness: %w", err)
 	}
-	if f == nil {
-		var names []string
-		for _, fl := range wb.Flows {
-			names = append(names, fl.Name)
-		}
-		return nil, fmt.Errorf("readiness: flow %q is not in the workbook (flows: %v)", flow, names)
-	}
-	var primary *workbook.RegionProfile
-	var standbys []*workbook.RegionProfile
-	for i := range wb.Regions {
-		switch rp := &wb.Regions[i]; rp.Role {
-		case workbook.RolePrimary:
-			primary = rp
-		case workbook.RoleStandby:
-			standbys = append(standbys, rp)
-		}
-	}
-	if primary == nil || len(standbys) == 0 {
-		return nil, fmt.Errorf("readiness: the workbook needs one primary and at least one standby region")
-	}
-	if s.Resources[string(primary.Region)] == nil {
-		return nil, fmt.Errorf("readiness: snapshot holds no resources of primary region %s: read it with --regions including %s",
-			primary.Region, primary.Region)
-	}
-	c := &checker{s: s, wb: wb, flow: f, p: primary, now: opts.Now(),
+	primary, standbys := sc.Primary, sc.Standbys
+	c := &checker{s: s, wb: wb, scope: sc, flow: sc.Flow, p: primary, now: opts.Now(), numbers: sc.Numbers,
 		rep: &Report{Flow: flow, Primary: string(primary.Region), CheckedAt: opts.Now().UTC(), SnapshotAt: s.TakenAt,
 			Checklist: []Item{}, Gaps: []Gap{}, ResourceMap: map[string]*RegionMap{}, snapshot: s}}
-	for i, n := range s.Numbers {
-		if name, ok := wb.FlowOf(n); ok && name == flow {
-			c.numbers = append(c.numbers, i)
-		}
-	}
 	c.rep.Numbers = len(c.numbers)
 	c.rep.ResourceMap[string(primary.Region)] = c.regionMap(primary)
 	for _, sb := range standbys {

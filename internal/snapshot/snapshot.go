@@ -236,3 +236,64 @@ func (s *Snapshot) RewriteWebhooks(fn func(region, url string) string) {
 		}
 	}
 }
+
+// App returns the region's TwiML App with that friendly name (apps are
+// matched across regions by name: SIDs differ). Nil-safe.
+func (r *RegionResources) App(name string) *Application {
+	if r == nil {
+		return nil
+	}
+	for i := range r.Applications {
+		if r.Applications[i].FriendlyName == name {
+			return &r.Applications[i]
+		}
+	}
+	return nil
+}
+
+// Trunk returns the region's trunk with that domain name. Nil-safe.
+func (r *RegionResources) Trunk(domain string) *Trunk {
+	if r == nil {
+		return nil
+	}
+	for i := range r.Trunks {
+		if r.Trunks[i].DomainName == domain {
+			return &r.Trunks[i]
+		}
+	}
+	return nil
+}
+
+// SIPDomain returns the region's SIP domain with that name. Nil-safe.
+func (r *RegionResources) SIPDomain(domain string) *SIPDomain {
+	if r == nil {
+		return nil
+	}
+	for i := range r.SIPDomains {
+		if r.SIPDomains[i].DomainName == domain {
+			return &r.SIPDomains[i]
+		}
+	}
+	return nil
+}
+
+// ListByName returns the list with that friendly name, nil when absent.
+func ListByName(ls []NamedList, name string) *NamedList {
+	for i := range ls {
+		if ls[i].FriendlyName == name {
+			return &ls[i]
+		}
+	}
+	return nil
+}
+
+// ListName is the friendly name of the list with that SID; an unknown SID
+// is its own name (it is the only one there is).
+func ListName(ls []NamedList, sid string) string {
+	for _, l := range ls {
+		if l.SID == sid {
+			return l.FriendlyName
+		}
+	}
+	return sid
+}

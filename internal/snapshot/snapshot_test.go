@@ -91,3 +91,28 @@ func TestRewriteWebhooks(t *testing.T) {
 		t.Errorf("rewrote %d URLs, want 4: %v", len(seen), seen)
 	}
 }
+
+func TestLookupsByName(t *testing.T) {
+	var none *snapshot.RegionResources
+	if none.App("x") != nil || none.Trunk("x") != nil || none.SIPDomain("x") != nil {
+		t.Errorf("a region never read holds nothing")
+	}
+	res := &snapshot.RegionResources{
+		Applications: []snapshot.Application{{SID: "AP1", FriendlyName: "ivr"}},
+		Trunks:       []snapshot.Trunk{{SID: "TK1", DomainName: "a.pstn.twilio.com"}},
+		SIPDomains:   []snapshot.SIPDomain{{SID: "SD1", DomainName: "a.sip.twilio.com"}},
+	}
+	if a := res.App("ivr"); a == nil || a.SID != "AP1" || res.App("other") != nil {
+		t.Errorf("App by friendly name: %+v", a)
+	}
+	if tr := res.Trunk("a.pstn.twilio.com"); tr == nil || tr.SID != "TK1" {
+		t.Errorf("Trunk by domain: %+v", tr)
+	}
+	if d := res.SIPDomain("a.sip.twilio.com"); d == nil || d.SID != "SD1" {
+		t.Errorf("SIPDomain by name: %+v", d)
+	}
+	ls := []snapshot.NamedList{{SID: "AL1", FriendlyName: "sbc"}}
+	if snapshot.ListName(ls, "AL1") != "sbc" || snapshot.ListName(ls, "AL9") != "AL9" || snapshot.ListByName(ls, "sbc").SID != "AL1" || snapshot.ListByName(ls, "x") != nil {
+		t.Errorf("list lookups")
+	}
+}

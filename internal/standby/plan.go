@@ -13,10 +13,9 @@ package standby
 
 import (
 	"fmt"
-	"sort"
+	"github.com/voicedr/voicedr/internal/readiness"
 	"time"
 
-	"github.com/voicedr/voicedr/internal/posture"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/workbook"
 )
@@ -161,6 +160,7 @@ func (p *Plan) Counts() (create, update int) {
 // planner holds one Plan's inputs.
 type planner struct {
 	s       *snapshot.Snapshot
+	scope   *readiness.Scope
 	flow    *workbook.Flow
 	p       *workbook.RegionProfile
 	numbers []snapshot.Number
@@ -170,41 +170,15 @@ type planner struct {
 // MakePlan computes the actions that make every standby region of flow match
 // the primary in s.
 func MakePlan(s *snapshot.Snapshot, wb *workbook.Workbook, flow string) (*Plan, error) {
-	if s == nil || wb == nil {
-		return nil, fmt.Errorf("standby plan: snapshot and workbook are required")
+	sc, err := readiness.NewScope(s, wb, flow)
+	if err != nil {
+		return nil, fmt.Errorf("standby plan: %w", err)
 	}
-	var f *workbook.Flow
-	for i := range wb.Flows {
-		if wb.Flows[i].Name == flow {
-			f = &wb.Flows[i]
-		}
-	}
-	if f == nil {
-		return nil, fmt.Errorf("standby plan: flow %q is not in the workbook", flow)
-	}
-	var primary *workbook.RegionProfile
-	var standbys []*workbook.RegionProfile
-	for i := range wb.Regions {
-		switch rp := &wb.Regions[i]; rp.Role {
-		case workbook.RolePrimary:
-			primary = rp
-		case workbook.RoleStandby:
-			standbys = append(standbys, rp)
-		}
-	}
-	if primary == nil || len(standbys) == 0 {
-		return nil, fmt.Errorf("standby plan: the workbook needs one primary and at least one standby region")
-	}
-	if s.Resources[string(primary.Region)] == nil {
-		return nil, fmt.Errorf("standby plan: snapshot holds no resources of primary region %s: read it with --regions including %s",
-			primary.Region, primary.Region)
-	}
-	pl := &planner{s: s, flow: f, p: primary, plan: &Plan{Format: Format, Flow: flow, Primary: string(primary.Region),
+	primary, standbys := sc.Primary, sc.Standbys
+	pl := &planner{s: s, scope: sc, flow: sc.Flow, p: primary, plan: &Plan{Format: Format, Flow: flow, Primary: string(primary.Region),
 		SnapshotAt: s.TakenAt, Actions: []Action{}, Manual: []Manual{}}}
-	for _, n := range s.Numbers {
-		if name, ok := wb.FlowOf(n); ok && name == flow {
-			pl.numbers = append(pl.numbers, n)
-		}
+	for _, i := range sc.Numbers {
+		pl.numbers = append(pl.numbers, s.Numbers[i])
 	}
 	for _, sb := range standbys {
 		sr := string(sb.Region)
@@ -225,38 +199,8 @@ func (pl *planner) manual(r, res, what string) {
 	pl.plan.Manual = append(pl.plan.Manual, Manual{Region: r, Resource: res, Action: what})
 }
 
-// resources are the apps and trunks the flow's numbers rely on in the
-// primary, plus the trunks and SIP domains the workbook lists, as readiness
-// judges them.
-func (pl *planner) resources() (apps, trunks, domains []string) {
-	pr := string(pl.p.Region)
-	seenA, seenT := map[string]bool{}, map[string]bool{}
-	for _, n := range pl.numbers {
-		h := posture.Effective(n.Records[pr], pl.s.Resources[pr])
-		switch {
-		case h.Kind == "app" && !seenA[h.AppName]:
-			seenA[h.AppName] = true
-			apps = append(apps, h.AppName)
-		case h.Kind == "trunk" && !seenT[h.TrunkDomain]:
-			seenT[h.TrunkDomain] = true
-			trunks = append(trunks, h.TrunkDomain)
-		}
-	}
-	for _, t := range pl.flow.Trunks {
-		if !seenT[t] {
-			seenT[t] = true
-			trunks = append(trunks, t)
-		}
-	}
-	sort.Strings(apps)
-	sort.Strings(trunks)
-	domains = append(domains, pl.flow.SIPDomains...)
-	sort.Strings(domains)
-	return apps, trunks, domains
-}
-
 func (pl *planner) standby(sb *workbook.RegionProfile) {
-	apps, trunks, domains := pl.resources()
+	apps, trunks, domains := pl.scope.Apps, pl.scope.Trunks, pl.scope.SIPDomains
 	for _, name := range apps {
 		pl.app(sb, name)
 	}

@@ -15,8 +15,8 @@ import (
 // Existing URLs are left alone: the standby's own endpoints are its owner's.
 func (pl *planner) app(sb *workbook.RegionProfile, name string) {
 	sr := string(sb.Region)
-	pa := findApp(pl.s.Resources[string(pl.p.Region)], name)
-	sa := findApp(pl.s.Resources[sr], name)
+	pa := pl.s.Resources[string(pl.p.Region)].App(name)
+	sa := pl.s.Resources[sr].App(name)
 	if pa == nil {
 		return // named by a primary handler, so always present; defensive
 	}
@@ -48,11 +48,11 @@ func (pl *planner) app(sb *workbook.RegionProfile, name string) {
 
 func (pl *planner) domain(sb *workbook.RegionProfile, d string) {
 	sr := string(sb.Region)
-	if findDomain(pl.s.Resources[sr], d) != nil {
+	if pl.s.Resources[sr].SIPDomain(d) != nil {
 		return
 	}
 	spec := &SIPDomainSpec{DomainName: d, VoiceURL: sb.App.VoiceURL, VoiceMethod: ifSet(sb.App.VoiceURL, sb.App.VoiceMethod)}
-	if pd := findDomain(pl.s.Resources[string(pl.p.Region)], d); pd != nil {
+	if pd := pl.s.Resources[string(pl.p.Region)].SIPDomain(d); pd != nil {
 		spec.FriendlyName = pd.FriendlyName
 		spec.VoiceURL, spec.VoiceFallbackURL = pl.standbyURL(sb, pd.VoiceURL), pl.standbyURL(sb, pd.VoiceFallbackURL)
 		spec.VoiceMethod = ifSet(spec.VoiceURL, pd.VoiceMethod)
@@ -73,7 +73,7 @@ func (pl *planner) domain(sb *workbook.RegionProfile, d string) {
 func (pl *planner) trunk(sb *workbook.RegionProfile, d string) {
 	sr, pr := string(sb.Region), string(pl.p.Region)
 	pres, sres := pl.s.Resources[pr], pl.s.Resources[sr]
-	pt, st := findTrunk(pres, d), findTrunk(sres, d)
+	pt, st := pres.Trunk(d), sres.Trunk(d)
 	if pt == nil {
 		pl.manual(sr, d, "trunk "+d+" is in the workbook but not in "+pr+": create it in "+pr+" first, then re-plan")
 		return
@@ -116,9 +116,13 @@ func (pl *planner) trunk(sb *workbook.RegionProfile, d string) {
 		// them is the owner's call (the SBC may not accept the region yet).
 		pl.manual(sr, d, "enable an origination URL of trunk "+d+" in "+sr+" once its SBC accepts calls from "+sr)
 	}
-	pl.associations(sr, d, KindTrunkACL, "IP access control list", pt.IPAccessControlLists, st.lists(KindTrunkACL),
+	var acls, creds []string // a trunk the plan has yet to create has none
+	if st != nil {
+		acls, creds = st.IPAccessControlLists, st.CredentialLists
+	}
+	pl.associations(sr, d, KindTrunkACL, "IP access control list", pt.IPAccessControlLists, acls,
 		pres.IPAccessControlLists, sres.IPAccessControlLists)
-	pl.associations(sr, d, KindTrunkCred, "credential list", pt.CredentialLists, st.lists(KindTrunkCred),
+	pl.associations(sr, d, KindTrunkCred, "credential list", pt.CredentialLists, creds,
 		pres.CredentialLists, sres.CredentialLists)
 }
 
@@ -128,14 +132,14 @@ func (pl *planner) trunk(sb *workbook.RegionProfile, d string) {
 func (pl *planner) associations(sr, d, kind, what string, primarySIDs, standbySIDs []string, plists, slists []snapshot.NamedList) {
 	attached := map[string]bool{}
 	for _, sid := range standbySIDs {
-		attached[listName(slists, sid)] = true
+		attached[snapshot.ListName(slists, sid)] = true
 	}
 	for _, sid := range primarySIDs {
-		name := listName(plists, sid)
+		name := snapshot.ListName(plists, sid)
 		if attached[name] {
 			continue
 		}
-		if !hasList(slists, name) {
+		if snapshot.ListByName(slists, name) == nil {
 			pl.manual(sr, name, "create "+what+" "+name+" in "+sr+" with its entries from your secret store, then re-plan to attach it to trunk "+d)
 			continue
 		}
@@ -200,22 +204,6 @@ func (pl *planner) numbersOf(sb *workbook.RegionProfile) {
 	}
 }
 
-// lists returns the list SIDs of the given association kind; nil-safe so a
-// trunk not yet created has none.
-func (t *snapshotTrunk) lists(kind string) []string {
-	if t == nil {
-		return nil
-	}
-	if kind == KindTrunkACL {
-		return t.IPAccessControlLists
-	}
-	return t.CredentialLists
-}
-
-// snapshotTrunk is a snapshot trunk that a nil pointer can still answer
-// lists() on, for trunks the plan has yet to create.
-type snapshotTrunk snapshot.Trunk
-
 func setFields(pairs ...string) string {
 	out := ""
 	for i := 0; i+1 < len(pairs); i += 2 {
@@ -228,58 +216,4 @@ func setFields(pairs ...string) string {
 		out += pairs[i+1] + " " + pairs[i]
 	}
 	return out
-}
-
-func listName(ls []snapshot.NamedList, sid string) string {
-	for _, l := range ls {
-		if l.SID == sid {
-			return l.FriendlyName
-		}
-	}
-	return sid // unknown list: its SID is the only name there is
-}
-
-func hasList(ls []snapshot.NamedList, name string) bool {
-	for _, l := range ls {
-		if l.FriendlyName == name {
-			return true
-		}
-	}
-	return false
-}
-
-func findApp(res *snapshot.RegionResources, name string) *snapshot.Application {
-	if res == nil {
-		return nil
-	}
-	for i := range res.Applications {
-		if res.Applications[i].FriendlyName == name {
-			return &res.Applications[i]
-		}
-	}
-	return nil
-}
-
-func findTrunk(res *snapshot.RegionResources, domain string) *snapshotTrunk {
-	if res == nil {
-		return nil
-	}
-	for i := range res.Trunks {
-		if res.Trunks[i].DomainName == domain {
-			return (*snapshotTrunk)(&res.Trunks[i])
-		}
-	}
-	return nil
-}
-
-func findDomain(res *snapshot.RegionResources, domain string) *snapshot.SIPDomain {
-	if res == nil {
-		return nil
-	}
-	for i := range res.SIPDomains {
-		if res.SIPDomains[i].DomainName == domain {
-			return &res.SIPDomains[i]
-		}
-	}
-	return nil
 }
