@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/voicedr/voicedr/internal/twilio"
+	"github.com/voicedr/voicedr/internal/twilioemu/emutest"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,19 +102,10 @@ func TestInitFromSnapshot(t *testing.T) {
 // TestInitReadsTheAccount drafts from the emulator through the twilio
 // client, as `voicedr init` does against a real account.
 func TestInitReadsTheAccount(t *testing.T) {
-	emu := twilioemu.New(twilioemu.Options{RandSeed: 3})
-	seed, _ := twilioemu.Generate(twilioemu.GenerateOptions{Numbers: 60, RandSeed: 3})
-	if err := emu.Seed(seed); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(func() { emu.Close(); srv.Close() })
-	var env strings.Builder
-	if err := emu.WriteEnv(&env, srv.URL); err != nil {
-		t.Fatal(err)
-	}
+	a := emutest.Start(t, 60, nil, twilio.Options{}, twilioemu.GenerateOptions{RandSeed: 3})
+	env := a.Env(t)
 	wbPath := filepath.Join(t.TempDir(), "voicedr.yaml")
-	if _, err := runInit(envFile(env.String(), func(string) string { return "" }), "-o", wbPath); err != nil {
+	if _, err := runInit(envFile(env, func(string) string { return "" }), "-o", wbPath); err != nil {
 		t.Fatal(err)
 	}
 	if got := flowNames(t, wbPath); got != demoFlows {

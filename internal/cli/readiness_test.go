@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/voicedr/voicedr/internal/twilio"
+	"github.com/voicedr/voicedr/internal/twilioemu/emutest"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,19 +68,11 @@ func TestReadinessCommandOnSnapshot(t *testing.T) {
 // the emulator writes, and judges the contact-center flow: its standby trunk
 // lacks the disaster-recovery URL and some numbers lack a standby record.
 func TestReadinessCommandReadsTheAccount(t *testing.T) {
-	emu := twilioemu.New(twilioemu.Options{RandSeed: 2})
-	seed, planted := twilioemu.Generate(twilioemu.GenerateOptions{Numbers: 80, RandSeed: 2})
-	if err := emu.Seed(seed); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(func() { emu.Close(); srv.Close() })
-	var env strings.Builder
-	if err := emu.WriteEnv(&env, srv.URL); err != nil {
-		t.Fatal(err)
-	}
+	a := emutest.Start(t, 80, nil, twilio.Options{}, twilioemu.GenerateOptions{RandSeed: 2})
+	seed, planted := a.Seed, a.Gaps
+	env := a.Env(t)
 	var out bytes.Buffer
-	g := &globals{stdout: &out, stderr: io.Discard, getenv: envFile(env.String(), func(string) string { return "" }),
+	g := &globals{stdout: &out, stderr: io.Discard, getenv: envFile(env, func(string) string { return "" }),
 		logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cmd := newReadinessCmd(g)
 	db := filepath.Join(t.TempDir(), "voicedr.db")

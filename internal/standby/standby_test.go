@@ -17,6 +17,7 @@ import (
 	"github.com/voicedr/voicedr/internal/standby"
 	"github.com/voicedr/voicedr/internal/twilio"
 	"github.com/voicedr/voicedr/internal/twilioemu"
+	"github.com/voicedr/voicedr/internal/twilioemu/emutest"
 	"github.com/voicedr/voicedr/internal/workbook"
 )
 
@@ -25,30 +26,7 @@ var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // account runs an emulator seeded with a generated account over loopback and
 // returns a client set reaching it the way voicedr reaches Twilio.
 func account(tb testing.TB, numbers int, seed uint64) *twilio.Set {
-	tb.Helper()
-	emu := twilioemu.New(twilioemu.Options{RandSeed: seed})
-	s, _ := twilioemu.Generate(twilioemu.GenerateOptions{Numbers: numbers, RandSeed: seed})
-	if err := emu.Seed(s); err != nil {
-		tb.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	tb.Cleanup(func() { emu.Close(); srv.Close() })
-	pool, err := twilio.NewPool(twilio.Options{Endpoint: srv.URL, Limits: twilio.Limits{Rate: 100000}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(pool.Close)
-	var profiles []region.Resolved
-	for _, r := range region.All {
-		c := emu.Credentials()[r]
-		profiles = append(profiles, region.Resolved{Profile: region.Profile{Region: r, Edge: r.HomeEdge(), AccountSID: c.AccountSID},
-			APIKeySID: c.Standard.SID, APISecret: region.NewSecret(c.Standard.Secret), AuthToken: region.NewSecret(c.AuthToken)})
-	}
-	set, err := twilio.NewSet(pool, profiles...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return set
+	return emutest.Start(tb, numbers, nil, twilio.Options{Limits: twilio.Limits{Rate: 100000}}, twilioemu.GenerateOptions{RandSeed: seed}).Set
 }
 
 // generatedWorkbook covers every number the generator makes, as the

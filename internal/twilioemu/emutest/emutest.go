@@ -6,6 +6,7 @@ package emutest
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/voicedr/voicedr/internal/region"
@@ -56,4 +57,14 @@ func Start(tb testing.TB, n int, faults *twilioemu.Faults, pool twilio.Options, 
 		tb.Fatal(err)
 	}
 	return &Account{Emulator: emu, URL: srv.URL, Seed: seed, Gaps: gaps, Set: set}
+}
+
+// Env is the account's credentials as the emulator's --env-out writes them:
+// shell variables any client can source.
+func (a *Account) Env(tb testing.TB) string {
+	var b strings.Builder
+	if err := a.Emulator.WriteEnv(&b, a.URL); err != nil {
+		tb.Fatal(err)
+	}
+	return b.String()
 }
