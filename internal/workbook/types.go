@@ -38,6 +38,25 @@ type Workbook struct {
 	Triggers      []Trigger           `yaml:"triggers,omitempty" json:"triggers,omitempty" desc:"Detection rules that open a failover decision."`
 	Drills        []Drill             `yaml:"drills,omitempty" json:"drills,omitempty" desc:"Rehearsal schedule."`
 	Attestations  []Attestation       `yaml:"attestations,omitempty" json:"attestations,omitempty" desc:"Checklist items no API can show, attested by a person."`
+	Execution     Execution           `yaml:"execution,omitempty" json:"execution,omitempty" desc:"How plans are applied: routing write hosts, proof of each flip, synthetic calls."`
+}
+
+// Execution tunes how a plan is applied. Every field has a default, so a
+// workbook without this section applies plans as documented.
+type Execution struct {
+	RoutesWrite     []region.Region `yaml:"routes_write,omitempty" json:"routes_write,omitempty" desc:"Regions whose routes host and credentials write routing, tried in order (Twilio does not document which hosts accept routing writes during an outage); default: the move's target, then the other declared regions."`
+	Proof           Proof           `yaml:"proof,omitempty" json:"proof,omitempty" desc:"How each cohort's flip is proven by calls landing in the target region."`
+	CallerID        string          `yaml:"caller_id,omitempty" json:"caller_id,omitempty" desc:"E.164 number (owned by the account) synthetic and test calls are placed from; default: the flow's first number."`
+	CallsPerSecond  float64         `yaml:"calls_per_second,omitempty" json:"calls_per_second,omitempty" desc:"The account's outbound call rate (CPS) synthetic calls stay within; default 1, Twilio's default."`
+	MaxRoutingWrite float64         `yaml:"max_routing_writes_per_second,omitempty" json:"max_routing_writes_per_second,omitempty" desc:"Bound on routing writes per second; default and maximum 250 (Twilio asks bulk routing changes to stay under 300/s)."`
+}
+
+// Proof is how a flip is proven: calls to a seeded sample of the cohort's
+// numbers land in the target region and none in the old one.
+type Proof struct {
+	Sample   int      `yaml:"sample,omitempty" json:"sample,omitempty" desc:"Numbers per cohort proven by calls (seeded sample); default 3; 0 uses the default."`
+	Wait     Duration `yaml:"wait,omitempty" json:"wait,omitempty" desc:"How long to wait for calls to follow a flip (routing may take up to 5 minutes); default 6m."`
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty" desc:"How often the Calls API is polled while waiting; default 5s."`
 }
 
 // Role is a region's part in the program.
@@ -143,6 +162,7 @@ type Gate struct {
 	Conditions   []Condition `yaml:"conditions" json:"conditions" wb:"required" desc:"All must hold for go."`
 	Window       Duration    `yaml:"window,omitempty" json:"window,omitempty" desc:"How long to observe before deciding (Go duration)."`
 	Inconclusive string      `yaml:"inconclusive,omitempty" json:"inconclusive,omitempty" enum:"pause,rollback" desc:"When data is missing: pause for a human (default) or roll back."`
+	MinSample    int         `yaml:"min_sample,omitempty" json:"min_sample,omitempty" desc:"Fewest calls a gate decides on; below it more synthetic calls are placed within the account's call rate, then the result is inconclusive; default 1."`
 }
 
 // Condition is one signal compared with a threshold.

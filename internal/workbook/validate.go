@@ -52,7 +52,29 @@ func (w *Workbook) validate(pos func(string) Pos) Errors {
 	c.triggers(w.Triggers, signals, flows)
 	c.drills(w.Drills, w.Flows, flows)
 	c.attestations(w.Attestations, regions)
+	c.execution(&w.Execution, regions)
 	return c.errs
+}
+
+func (c *checker) execution(x *Execution, regions map[region.Region]bool) {
+	for i, r := range x.RoutesWrite {
+		c.declaredRegion(fmt.Sprintf("execution.routes_write[%d]", i), string(r), regions)
+	}
+	if x.CallerID != "" {
+		c.e164("execution.caller_id", x.CallerID)
+	}
+	if x.CallsPerSecond < 0 {
+		c.add("execution.calls_per_second", "%g is negative; write the account's CPS such as 1 instead", x.CallsPerSecond)
+	}
+	if x.MaxRoutingWrite < 0 || x.MaxRoutingWrite > 250 {
+		c.add("execution.max_routing_writes_per_second", "%g is out of range; write a rate above 0 and at most 250 (Twilio asks for under 300/s) instead", x.MaxRoutingWrite)
+	}
+	if x.Proof.Sample < 0 {
+		c.add("execution.proof.sample", "%d is negative; write how many numbers per cohort to prove, such as 3", x.Proof.Sample)
+	}
+	if x.Proof.Wait < 0 || x.Proof.Interval < 0 {
+		c.add("execution.proof", "wait and interval must not be negative; write durations such as 6m and 5s")
+	}
 }
 
 // structural applies the struct tags everywhere: required fields present and
