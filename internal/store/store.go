@@ -169,5 +169,12 @@ type Store interface {
 	// Actions returns a run's ledger in Seq order.
 	Actions(ctx context.Context, runID string) ([]ActionRecord, error)
 
+	// PutPlan stores a plan's bytes under its digest. Storing the same
+	// digest again is a no-op; different bytes for a stored digest are
+	// ErrConflict (a digest names exactly one plan).
+	PutPlan(ctx context.Context, digest string, body []byte) error
+	// GetPlan returns the bytes stored under digest.
+	GetPlan(ctx context.Context, digest string) ([]byte, error)
+
 	Close() error
 }
