@@ -96,7 +96,8 @@ to rehearse against.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.logFormat, "log-format", defaultLogFormat, "log format: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newVersionCmd(g), newEmulatorCmd(g), newDemoCmd(g), newProbeCmd(g), newSampleAppCmd(g), newPostureCmd(g), newValidateCmd(g), newSchemaCmd(g), newReadinessCmd(g), newInitCmd(g), newStandbyCmd(g))
+	root.AddCommand(newVersionCmd(g), newEmulatorCmd(g), newDemoCmd(g), newProbeCmd(g), newSampleAppCmd(g), newPostureCmd(g), newValidateCmd(g), newSchemaCmd(g), newReadinessCmd(g), newInitCmd(g), newStandbyCmd(g),
+		newPlanCmd(g), newApplyCmd(g), newRunCmd(g))
 	return root
 }
 

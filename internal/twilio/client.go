@@ -217,3 +217,20 @@ func (s *Set) Clients() []*Client {
 	}
 	return out
 }
+
+// Subset is a Set of some of s's clients (sharing s's pool): an ungraceful
+// failover reads only the regions that answer.
+func (s *Set) Subset(regions ...region.Region) (*Set, error) {
+	sub := &Set{clients: make(map[region.Region]*Client, len(regions))}
+	for _, r := range regions {
+		c, err := s.Get(r)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := sub.clients[r]; !dup {
+			sub.clients[r] = c
+			sub.order = append(sub.order, r)
+		}
+	}
+	return sub, nil
+}

@@ -1,0 +1,128 @@
+package execute
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/voicedr/voicedr/internal/store"
+)
+
+// Ledger keys besides the plan's action keys ("number:+1...").
+func cohortKey(name string) string { return "cohort:" + name }
+func hookKey(hook, cohort, when string) string {
+	return "hook:" + hook + ":" + cohort + ":" + when
+}
+
+const runKey = "run"
+
+// Ops of an intended record: which way the write goes.
+const (
+	opFlip     = "flip"
+	opRollback = "rollback"
+)
+
+// entry is the detail of a ledger record. Only the fields that matter for a
+// step are set; the JSON is what an auditor reads.
+type entry struct {
+	Op        string    `json:"op,omitempty"`
+	To        string    `json:"to,omitempty"`
+	Via       string    `json:"via,omitempty"`
+	Answer    string    `json:"answer,omitempty"`
+	Recovered bool      `json:"recovered,omitempty"` // re-read after a crash instead of re-written
+	Error     string    `json:"error,omitempty"`
+	Cohort    string    `json:"cohort,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Forced    []string  `json:"forced_drift,omitempty"`
+	Baseline  *float64  `json:"baseline_per_minute,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+	Detail    any       `json:"detail,omitempty"`
+}
+
+// last is the latest record of one key.
+type last struct {
+	Step store.Step
+	Op   string
+}
+
+// journal appends to a run's ledger and keeps the last step of every key,
+// so the engine decides from the ledger alone what is done, what was in
+// flight when a process died, and what remains.
+type journal struct {
+	st    store.Store
+	run   string
+	fail  func(step string)
+	mu    sync.Mutex
+	state map[string]last
+	// first keeps each cohort's intended entry: its baseline and flip time
+	// are what a resumed gate must judge against.
+	first map[string]entry
+}
+
+func openJournal(ctx context.Context, st store.Store, run string, fail func(string)) (*journal, error) {
+	recs, err := st.Actions(ctx, run)
+	if err != nil {
+		return nil, fmt.Errorf("read the ledger of run %s: %w", run, err)
+	}
+	j := &journal{st: st, run: run, fail: fail, state: map[string]last{}, first: map[string]entry{}}
+	for _, r := range recs {
+		var e entry
+		_ = json.Unmarshal(r.Detail, &e) // detail is ours; a bad one only loses the op
+		l := last{Step: r.Step, Op: e.Op}
+		if _, ok := j.first[r.ActionKey]; !ok && strings.HasPrefix(r.ActionKey, "cohort:") {
+			j.first[r.ActionKey] = e
+		}
+		if r.Step != store.StepIntended && r.Step != store.StepFailed {
+			l.Op = j.state[r.ActionKey].Op
+		}
+		j.state[r.ActionKey] = l
+	}
+	return j, nil
+}
+
+// write appends one record, then gives the failpoint its chance: a crash
+// test kills the process right after a step is durable.
+func (j *journal) write(ctx context.Context, key string, step store.Step, e entry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := j.st.AppendAction(ctx, store.ActionRecord{RunID: j.run, ActionKey: key, Step: step, Detail: b}); err != nil {
+		return fmt.Errorf("write ledger %s %s: %w", key, step, err)
+	}
+	j.mu.Lock()
+	l := last{Step: step, Op: e.Op}
+	if _, ok := j.first[key]; !ok && strings.HasPrefix(key, "cohort:") {
+		j.first[key] = e
+	}
+	if step != store.StepIntended && step != store.StepFailed {
+		l.Op = j.state[key].Op
+	}
+	j.state[key] = l
+	j.mu.Unlock()
+	if j.fail != nil {
+		j.fail(string(step))
+	}
+	return nil
+}
+
+func (j *journal) get(key string) last {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state[key]
+}
+
+// flipped reports whether key's flip took effect and was not undone.
+func (l last) flipped() bool {
+	switch l.Step {
+	case store.StepApplied, store.StepRouted, store.StepProven, store.StepCommitted:
+		return true
+	}
+	return false
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
