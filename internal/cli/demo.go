@@ -33,7 +33,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 			if c.envOut == "" {
 				c.envOut = filepath.Join(os.TempDir(), "voicedr-demo.env")
 			}
-			var apps demoApps
+			var apps localApps
 			c.beforeSeed = apps.beforeSeed
 			re, err := startEmulator(&c, g)
 			if err != nil {

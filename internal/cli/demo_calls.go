@@ -5,59 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"strings"
 	"time"
 
-	"github.com/voicedr/voicedr/internal/region"
-	"github.com/voicedr/voicedr/internal/sampleapp"
-	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/twilioemu"
 )
-
-// demoApps runs one sample customer app per region, in process, and points
-// every webhook of the generated account at them, as tabletop copies do: no
-// demo call can reach anything outside this machine.
-type demoApps struct {
-	apps    map[string]*sampleapp.App
-	servers []*http.Server
-}
-
-func (d *demoApps) beforeSeed(emu *twilioemu.Emulator, s *snapshot.Snapshot) error {
-	d.apps = map[string]*sampleapp.App{}
-	base := map[string]string{}
-	for r, c := range emu.Credentials() {
-		app, err := sampleapp.New(sampleapp.Options{Region: r, AuthToken: region.NewSecret(c.AuthToken)})
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		d.apps[string(r)], d.servers = app, append(d.servers, srv)
-		base[string(r)] = "http://" + ln.Addr().String()
-	}
-	s.RewriteWebhooks(func(r, u string) string {
-		switch {
-		case strings.Contains(u, "fallback"):
-			return base[r] + "/fallback"
-		case strings.Contains(u, "status"):
-			return base[r] + "/status"
-		}
-		return base[r] + "/voice"
-	})
-	return nil
-}
-
-func (d *demoApps) close() {
-	for _, s := range d.servers {
-		s.Close()
-	}
-}
 
 // demoCalls runs live traffic through the emulated regions, then takes us1's
 // voice down and runs it again, and reports what callers experienced.

@@ -38,6 +38,8 @@ type emulatorConfig struct {
 	trafficCPS                     float64
 	trafficFor                     time.Duration
 	calls                          callFlags
+	sampleApps                     bool
+	standbyShare                   float64
 	// beforeSeed, when set, may change the seed once the emulator (and so
 	// its credentials) exists: the demo points webhooks at sample apps.
 	beforeSeed func(*twilioemu.Emulator, *snapshot.Snapshot) error
@@ -61,6 +63,8 @@ func (c *emulatorConfig) flags(cmd *cobra.Command, defaultNumbers int) {
 	f.StringSliceVar(&c.regions, "regions", []string{"us1", "ie1", "au1"}, "regions to serve")
 	f.StringVar(&c.primary, "primary", "us1", "primary region of the generated account")
 	f.StringVar(&c.standby, "standby", "ie1", "standby region of the generated account (partly configured on purpose)")
+	f.BoolVar(&c.sampleApps, "sample-apps", false, "run one sample customer app per region in process and point every webhook of the account at them (their URLs go to --env-out as VOICEDR_SAMPLE_APP_<REGION>)")
+	f.Float64Var(&c.standbyShare, "standby-share", 0, "share (0..1) of generated numbers whose standby record is configured (0: the generator's default, which leaves gaps on purpose)")
 	f.StringVar(&c.gapsOut, "gaps-out", "", "write the gaps the generator planted (JSON) to this file")
 	f.StringVar(&c.envOut, "env-out", "", "write the credentials as shell variables to this file")
 	f.StringVar(&c.snapshotOut, "snapshot-out", "", "write the seeded account as a snapshot file")
@@ -162,6 +166,7 @@ type runningEmulator struct {
 	srv  *http.Server
 	url  string
 	gaps *twilioemu.GapList
+	apps *localApps
 	errc chan error
 }
 
@@ -192,7 +197,12 @@ func startEmulator(c *emulatorConfig, g *globals) (*runningEmulator, error) {
 	c.calls.apply(&opts)
 	emu := twilioemu.New(opts)
 	re := &runningEmulator{emu: emu, errc: make(chan error, 1)}
+	if c.sampleApps && c.beforeSeed == nil {
+		re.apps = &localApps{}
+		c.beforeSeed = re.apps.beforeSeed
+	}
 	if err := c.seed(re, regions); err != nil {
+		re.closeApps()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", c.listen)
@@ -259,7 +269,11 @@ func (c *emulatorConfig) seed(re *runningEmulator, regions []region.Region) erro
 		if p == s {
 			return usageError("--primary and --standby are both %s: choose two regions", p)
 		}
-		snap, re.gaps = twilioemu.Generate(twilioemu.GenerateOptions{Numbers: c.numbers, RandSeed: c.randSeed, Primary: p, Standby: s, Regions: regions})
+		if c.standbyShare < 0 || c.standbyShare > 1 {
+			return usageError("--standby-share %g: write a share from 0 to 1", c.standbyShare)
+		}
+		snap, re.gaps = twilioemu.Generate(twilioemu.GenerateOptions{Numbers: c.numbers, RandSeed: c.randSeed, Primary: p, Standby: s, Regions: regions,
+			StandbyShare: c.standbyShare})
 	default:
 		return nil
 	}
@@ -289,7 +303,15 @@ func (c *emulatorConfig) writeOutputs(re *runningEmulator) error {
 		}
 		return f.Close()
 	}
-	if err := write(c.envOut, func(f *os.File) error { return re.emu.WriteEnv(f, re.url) }); err != nil {
+	if err := write(c.envOut, func(f *os.File) error {
+		if err := re.emu.WriteEnv(f, re.url); err != nil {
+			return err
+		}
+		if re.apps != nil {
+			return re.apps.writeEnv(f)
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	if re.gaps != nil {
@@ -302,7 +324,14 @@ func (c *emulatorConfig) writeOutputs(re *runningEmulator) error {
 	return write(c.snapshotOut, func(f *os.File) error { return re.emu.Snapshot(false).Write(f) })
 }
 
+func (re *runningEmulator) closeApps() {
+	if re.apps != nil {
+		re.apps.close()
+	}
+}
+
 func (re *runningEmulator) shutdown() error {
+	defer re.closeApps()
 	re.emu.Close()
 	re.emu.StopTraffic() // after Close, so calls in flight are cut short
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
