@@ -95,6 +95,7 @@ type Emulator struct {
 	webhookTimeout time.Duration
 	appErrorStatus string
 	reqlog         requestLog
+	routeWrites    routeWrites
 	// done releases blackholed requests when the emulator closes.
 	done     chan struct{}
 	doneOnce sync.Once

@@ -49,6 +49,8 @@ func (e *Emulator) serveOperator(w http.ResponseWriter, r *http.Request) {
 	case "DELETE faults":
 		e.SetFaults(&Faults{Version: FaultsVersion})
 		w.WriteHeader(http.StatusNoContent)
+	case "GET routing/writes":
+		e.serveRouteWrites(w, r)
 	case "GET requests":
 		n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		writeJSON(w, http.StatusOK, map[string]any{"requests": e.reqlog.last(n)})

@@ -123,6 +123,7 @@ func updateRoute(kind routeKind) handlerFunc {
 		}
 		delay := c.e.faults.Load().PropagationDelay
 		e := c.acct.setRoute(k, target, friendly, c.now, time.Duration(delay))
+		c.e.routeWrites.add(RouteWrite{Time: c.now, Kind: routeParam[kind].field, Key: k.key, VoiceRegion: string(e.region), Via: string(c.region.id)})
 		return http.StatusOK, routeJSON(c, k, e), nil
 	}
 }

@@ -166,3 +166,22 @@ func TestRoutesWritesThroughStandbyHostWhileUS1IsDown(t *testing.T) {
 		t.Errorf("read via ie1: %v", err)
 	}
 }
+
+func TestRoutingWritesAreJournalled(t *testing.T) {
+	h := newHarness(t, twilioemu.Options{RandSeed: 3})
+	buyNumber(t, h, region.US1, "+14155550100", "")
+	for _, r := range []string{"ie1", "ie1", "us1"} {
+		if _, err := h.client(region.IE1).RoutesV2.UpdatePhoneNumber("+14155550100", new(routes.UpdatePhoneNumberParams).SetVoiceRegion(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A refused write is not journalled.
+	_, _ = h.client(region.IE1).RoutesV2.UpdatePhoneNumber("+14155550100", new(routes.UpdatePhoneNumberParams).SetVoiceRegion("jp1"))
+	ws := h.emu.RouteWrites(0)
+	if len(ws) != 3 || ws[0].VoiceRegion != "ie1" || ws[2].VoiceRegion != "us1" || ws[2].Seq != 3 || ws[0].Via != "ie1" || ws[0].Key != "+14155550100" || ws[0].Kind != "phone_number" {
+		t.Fatalf("journal %+v; want three writes ie1, ie1, us1 via ie1", ws)
+	}
+	if got := h.emu.RouteWrites(2); len(got) != 1 || got[0].Seq != 3 {
+		t.Errorf("after 2: %+v; want only the third", got)
+	}
+}
