@@ -309,7 +309,7 @@ func (r *runner) prove(ctx context.Context, c plan.Cohort, since time.Time, cr *
 	r.emit(Event{Type: "proof_started", Cohort: c.Name, Total: len(sample),
 		Msg: fmt.Sprintf("waiting up to %s for calls to land in %s", time.Duration(r.p.Execution.ProofWait), r.p.To)})
 	proofs, err := r.e.Signals.Prove(ctx, signals.ProveInput{
-		Numbers: sample, Target: region.Region(r.p.To), Old: region.Region(r.p.From), Since: since,
+		Kind: c.Kind, Numbers: sample, Target: region.Region(r.p.To), Old: region.Region(r.p.From), Since: since,
 		Wait: time.Duration(r.p.Execution.ProofWait), Interval: time.Duration(r.p.Execution.ProofInterval),
 		CallerID: r.p.Execution.CallerID, CallsPerSecond: r.p.Execution.CallsPerSecond,
 		Progress: func(np signals.NumberProof) {

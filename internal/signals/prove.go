@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -35,6 +36,61 @@ type ProveInput struct {
 	// Progress, when set, is called whenever a number's state changes, so
 	// the wait is visible.
 	Progress func(NumberProof)
+	// Kind is what Numbers name: KindNumber (E.164, the default), KindTrunk
+	// (trunk domain names: proven by calls from the customer's SBC into the
+	// trunk's termination URI, logged with the region's trunk SID) or
+	// KindSIPDomain (SIP domain names: proven by calls to sip:...@domain).
+	// voicedr cannot originate SIP from the customer's side, so trunk and
+	// domain proofs rest on live traffic; CallerID is not used for them.
+	Kind string
+}
+
+// What ProveInput.Numbers name.
+const (
+	KindNumber    = "number"
+	KindTrunk     = "trunk"
+	KindSIPDomain = "sip_domain"
+)
+
+// callKey returns what identifies a call of the proof's kind in region c:
+// the called number for inbound calls to numbers, the trunk's domain for
+// SBC-originated termination calls, the domain for SIP domain calls.
+func callKey(ctx context.Context, c *twilio.Client, kind string) (func(callRec) string, error) {
+	switch kind {
+	case "", KindNumber:
+		return func(r callRec) string {
+			if r.Direction != "inbound" {
+				return ""
+			}
+			return r.To
+		}, nil
+	case KindSIPDomain:
+		return func(r callRec) string {
+			if r.Direction != "inbound" || !strings.HasPrefix(r.To, "sip:") {
+				return ""
+			}
+			_, domain, _ := strings.Cut(r.To, "@")
+			return strings.ToLower(domain)
+		}, nil
+	case KindTrunk:
+		trunks, err := c.Trunking(ctx).ListTrunk(nil)
+		if err != nil {
+			return nil, c.Classify("ListTrunk", err)
+		}
+		domains := map[string]string{}
+		for _, t := range trunks {
+			if t.Sid != nil && t.DomainName != nil {
+				domains[*t.Sid] = strings.ToLower(*t.DomainName)
+			}
+		}
+		return func(r callRec) string {
+			if r.Direction != "trunking-terminating" {
+				return ""
+			}
+			return domains[r.TrunkSID]
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown proof kind %q", kind)
 }
 
 // NumberProof is what is known about one number.
@@ -111,6 +167,16 @@ func Prove(ctx context.Context, env Env, in ProveInput) ([]NumberProof, error) {
 		states[n] = &proofState{NumberProof: NumberProof{Number: n}}
 	}
 	want := numberSet(in.Numbers)
+	tkey, err := callKey(ctx, tc, in.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("prove: %w", err)
+	}
+	okey, err := callKey(ctx, oc, in.Kind)
+	if err != nil {
+		// An old region that does not answer cannot name its trunks; its
+		// calls are unreadable anyway.
+		okey = func(callRec) string { return "" }
+	}
 	var targetErr error
 	targetRead := false
 	for {
@@ -125,7 +191,7 @@ func Prove(ctx context.Context, env Env, in ProveInput) ([]NumberProof, error) {
 			log.Warn("prove: target calls unreadable", "err", terr)
 		} else {
 			targetRead = true
-			observeTarget(tcalls, want, states)
+			observeTarget(tcalls, tkey, want, states)
 		}
 		// Old is read after Target, so an old call racing the first target
 		// call is seen by this poll.
@@ -136,7 +202,7 @@ func Prove(ctx context.Context, env Env, in ProveInput) ([]NumberProof, error) {
 		if oerr != nil {
 			log.Warn("prove: old region calls unreadable; proof rests on the target region", "err", oerr)
 		}
-		observeOld(ocalls, oerr, terr == nil, want, states)
+		observeOld(ocalls, okey, oerr, terr == nil, want, states)
 
 		if in.Progress != nil {
 			for i, n := range in.Numbers {
@@ -148,7 +214,7 @@ func Prove(ctx context.Context, env Env, in ProveInput) ([]NumberProof, error) {
 		if allProven(states) || !env.now().Before(deadline) {
 			break
 		}
-		if in.CallerID != "" {
+		if in.CallerID != "" && (in.Kind == "" || in.Kind == KindNumber) {
 			if err := placeProofCalls(ctx, env, tc, lim, in, states); err != nil {
 				return finishProofs(in.Numbers, states, "canceled"), err
 			}
@@ -167,15 +233,16 @@ func Prove(ctx context.Context, env Env, in ProveInput) ([]NumberProof, error) {
 
 // observeTarget keeps each number's inbound calls in Target and clears
 // pending test calls whose leg landed there.
-func observeTarget(calls []callRec, want map[string]bool, states map[string]*proofState) {
+func observeTarget(calls []callRec, key func(callRec) string, want map[string]bool, states map[string]*proofState) {
 	for _, s := range states {
 		s.targets = s.targets[:0]
 	}
 	for _, c := range calls {
-		if c.Direction != "inbound" || !want[c.To] {
+		k := key(c)
+		if !want[k] {
 			continue
 		}
-		s := states[c.To]
+		s := states[k]
 		s.targets = append(s.targets, c)
 		if c.Parent != "" && c.Parent == s.pendingSID {
 			s.pendingSID = ""
@@ -191,7 +258,7 @@ func observeTarget(calls []callRec, want map[string]bool, states map[string]*pro
 // Twilio's start times have whole seconds, so an Old call in the same second
 // as a Target call follows it. A number is proven only on a poll where
 // Target was read, so the decision rests on fresh data.
-func observeOld(calls []callRec, oerr error, targetOK bool, want map[string]bool, states map[string]*proofState) {
+func observeOld(calls []callRec, key func(callRec) string, oerr error, targetOK bool, want map[string]bool, states map[string]*proofState) {
 	// Down or refusing credentials: the old region is gone for now (an
 	// ungraceful failover) and Target alone must do. Any other failure
 	// (rate limited, a bad answer) is passing: decide on the next poll.
@@ -201,11 +268,12 @@ func observeOld(calls []callRec, oerr error, targetOK bool, want map[string]bool
 	if oerr == nil {
 		olds = map[string][]callRec{}
 		for _, c := range calls {
-			if c.Direction != "inbound" || !want[c.To] {
+			k := key(c)
+			if !want[k] {
 				continue
 			}
-			olds[c.To] = append(olds[c.To], c)
-			s := states[c.To]
+			olds[k] = append(olds[k], c)
+			s := states[k]
 			if c.Parent != "" && c.Parent == s.pendingSID {
 				// The test call was processed in Old: propagation is not
 				// done; another one is due.

@@ -99,7 +99,7 @@ const maxCallPages = 50
 
 // callRec is the part of a Call log signals read.
 type callRec struct {
-	SID, To, From, Status, Direction, Parent string
+	SID, To, From, Status, Direction, Parent, TrunkSID string
 	Start                                    time.Time // zero while queued
 }
 
@@ -121,7 +121,7 @@ func listCalls(ctx context.Context, c *twilio.Client, since time.Time) ([]callRe
 		oldest := time.Time{}
 		for _, cl := range resp.Calls {
 			r := callRec{SID: str(cl.Sid), To: str(cl.To), From: str(cl.From), Status: str(cl.Status),
-				Direction: str(cl.Direction), Parent: str(cl.ParentCallSid)}
+				Direction: str(cl.Direction), Parent: str(cl.ParentCallSid), TrunkSID: str(cl.TrunkSid)}
 			if s := str(cl.StartTime); s != "" {
 				t, err := time.Parse(time.RFC1123Z, s)
 				if err != nil {
