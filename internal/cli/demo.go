@@ -16,17 +16,19 @@ import (
 	"github.com/voicedr/voicedr/internal/twilio"
 )
 
-// The demo runs voicedr's main job on embedded defaults. Today that is the
-// foundation: a generated multi-region account in the emulator, read back
-// through voicedr's own Twilio client exactly as it would read a real account.
+// The demo runs voicedr's main job on embedded defaults: a generated
+// multi-region account in the emulator, read back through voicedr's own
+// Twilio client exactly as it would read a real account, then the support
+// flow's standby made ready and the flow failed over, in cohorts with gates,
+// while us1 voice is down under live traffic.
 func newDemoCmd(g *globals) *cobra.Command {
 	var (
-		c    emulatorConfig
-		once bool
+		c     emulatorConfig
+		serve bool
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Start the emulator with a generated account and read it back through voicedr's Twilio client",
+		Short: "Fail a flow over from us1 to ie1 on an emulated account under live traffic, end to end",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -56,17 +58,17 @@ func newDemoCmd(g *globals) *cobra.Command {
 			if err := demoReport(ctx, g.stdout, set); err != nil {
 				return err
 			}
-			if err := demoCalls(ctx, g.stdout, re.emu); err != nil {
-				return err
-			}
 			if re.gaps != nil {
-				fmt.Fprintf(g.stdout, "\nThe generator planted %d standby gaps (%s → %s); later readiness checks must find them all.\n",
+				fmt.Fprintf(g.stdout, "\nThe generator planted %d standby gaps (%s → %s) for readiness to find.\n",
 					len(re.gaps.Gaps), re.gaps.Primary, re.gaps.Standby)
 			}
-			fmt.Fprintf(g.stdout, "\nReach it from any shell or twilio-go program:\n  . %s\n  voicedr probe\n  curl -s %s/__emulator/v1/stats\n", c.envOut, re.url)
-			if once {
+			if err := demoFailover(ctx, g.stdout, filepath.Dir(c.envOut), set, re.emu, &apps); err != nil {
+				return err
+			}
+			if !serve {
 				return nil
 			}
+			fmt.Fprintf(g.stdout, "\nReach it from any shell or twilio-go program:\n  . %s\n  voicedr probe\n  curl -s %s/__emulator/v1/stats\n", c.envOut, re.url)
 			fmt.Fprintln(g.stdout, "\nServing until Ctrl-C.")
 			select {
 			case <-ctx.Done():
@@ -79,7 +81,10 @@ func newDemoCmd(g *globals) *cobra.Command {
 	c.flags(cmd, 200)
 	cmd.Flags().Lookup("listen").DefValue = "127.0.0.1:0"
 	_ = cmd.Flags().Set("listen", "127.0.0.1:0")
-	cmd.Flags().BoolVar(&once, "once", false, "exit after the report instead of serving")
+	cmd.Flags().BoolVar(&serve, "serve", false, "keep the emulator and sample apps running after the report, for a look")
+	var once bool
+	cmd.Flags().BoolVar(&once, "once", true, "exit after the report (the default; kept for scripts)")
+	_ = cmd.Flags().MarkHidden("once")
 	return cmd
 }
 
