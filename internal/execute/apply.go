@@ -52,20 +52,24 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	if len(p.Hooks) > 0 && e.Hooks == nil {
 		return nil, fmt.Errorf("%w: the plan has hooks and no hook runner is configured", ErrRefused)
 	}
-	run, resumed, err := e.findOrCreateRun(ctx, p, opts.RunID)
+	run, resumed, err := e.findRun(ctx, p, opts.RunID)
 	if err != nil {
 		return nil, err
 	}
+	// Lease first, then check drift: nothing of the plan's can change
+	// under another run of voicedr between the check and the writes.
 	stop, err := e.lease(ctx, p, run.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	j, err := openJournal(ctx, e.Store, run.ID, e.Failpoint)
-	if err != nil {
-		return nil, err
+	j := &journal{st: e.Store, run: run.ID, fail: e.Failpoint, state: map[string]last{}, first: map[string]entry{}}
+	if resumed {
+		if j, err = openJournal(ctx, e.Store, run.ID, e.Failpoint); err != nil {
+			return nil, err
+		}
 	}
-	r := &runner{e: e, p: p, run: run, j: j, res: &Result{RunID: run.ID, Started: e.Now().UTC()}}
+	var drift []plan.Change
 	if opts.Fresh != nil {
 		moving := map[string]bool{}
 		for _, a := range p.Actions() {
@@ -73,21 +77,26 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 				moving[a.Key] = true
 			}
 		}
-		if d := p.Drift(opts.Fresh, moving, opts.InFlow); len(d) > 0 {
-			if !opts.Force {
-				if !resumed {
-					_ = e.Store.UpdateRunState(ctx, run.ID, store.RunPlanned, store.RunAborted)
-				}
-				return nil, &StaleError{Changes: d}
-			}
-			r.res.Drift = d
-			var forced []string
-			for _, c := range d {
-				forced = append(forced, c.String())
-			}
-			if err := j.write(ctx, runKey, store.StepIntended, entry{Reason: "applied with --force over drift", Forced: forced}); err != nil {
-				return nil, err
-			}
+		drift = p.Drift(opts.Fresh, moving, opts.InFlow)
+		if len(drift) > 0 && !opts.Force {
+			// Refused before the run exists: a refusal leaves no trace
+			// but this error.
+			return nil, &StaleError{Changes: drift}
+		}
+	}
+	if !resumed {
+		if err := e.createRun(ctx, p, run); err != nil {
+			return nil, err
+		}
+	}
+	r := &runner{e: e, p: p, run: run, j: j, res: &Result{RunID: run.ID, Started: e.Now().UTC(), Drift: drift}}
+	if len(drift) > 0 {
+		var forced []string
+		for _, c := range drift {
+			forced = append(forced, c.String())
+		}
+		if err := j.write(ctx, runKey, store.StepIntended, entry{Reason: "applied with --force over drift", Forced: forced}); err != nil {
+			return nil, err
 		}
 	}
 	if err := r.start(ctx); err != nil {
@@ -101,10 +110,9 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	return r.res, nil
 }
 
-// findOrCreateRun resumes the named run, or the plan's latest unfinished
-// run, or creates one; the plan is stored so the run can be resumed or
-// rolled back from the store alone.
-func (e *Engine) findOrCreateRun(ctx context.Context, p *plan.Plan, id string) (store.Run, bool, error) {
+// findRun returns the named run, or the plan's latest unfinished run
+// (resumed true), or a new run not yet stored.
+func (e *Engine) findRun(ctx context.Context, p *plan.Plan, id string) (store.Run, bool, error) {
 	if id != "" {
 		run, err := e.Store.GetRun(ctx, id)
 		if err != nil {
@@ -129,19 +137,21 @@ func (e *Engine) findOrCreateRun(ctx context.Context, p *plan.Plan, id string) (
 			}
 		}
 	}
+	now := e.Now().UTC()
+	return store.Run{ID: newRunID(p, now), PlanDigest: p.Digest, Flow: p.Flow, Kind: p.Kind, CreatedAt: now, State: store.RunPlanned}, false, nil
+}
+
+// createRun stores the plan and the new run, so the run can be resumed or
+// rolled back from the store alone.
+func (e *Engine) createRun(ctx context.Context, p *plan.Plan, run store.Run) error {
 	var buf bytes.Buffer
 	if err := p.Write(&buf); err != nil {
-		return store.Run{}, false, err
+		return err
 	}
 	if err := e.Store.PutPlan(ctx, p.Digest, buf.Bytes()); err != nil {
-		return store.Run{}, false, err
+		return err
 	}
-	now := e.Now().UTC()
-	run := store.Run{ID: newRunID(p, now), PlanDigest: p.Digest, Flow: p.Flow, Kind: p.Kind, CreatedAt: now, State: store.RunPlanned}
-	if err := e.Store.CreateRun(ctx, run); err != nil {
-		return store.Run{}, false, err
-	}
-	return run, false, nil
+	return e.Store.CreateRun(ctx, run)
 }
 
 // lease claims the flow and every resource of the plan for this process, and
