@@ -2,6 +2,7 @@ package execute_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,10 +185,27 @@ func BenchmarkMove10k(b *testing.B) {
 			seqAll.Round(time.Second), seqAll.Seconds()/took.Seconds())
 		b.Logf("failed writes %d (ledger), duplicated writes %d, missed writes %d (emulator journal); emulator peak in flight %d of %d, 429s sent %d; ledger records %d; heap %.0f MiB before apply, peak %.0f MiB during (GOMAXPROCS %d)",
 			failed, dup, missed, emuStats.PeakInFlight, emuLimit, emuStats.TooManyRequestsSent, len(recs), heapBefore, heapPeak, runtime.GOMAXPROCS(0))
+		b.Logf("where the time went: %s", phases(start, start.Add(took), res))
 		if failed != 0 || dup != 0 || missed != 0 {
 			b.Fatalf("failed %d, duplicated %d, missed %d writes; want 0, 0, 0", failed, dup, missed)
 		}
 	}
+}
+
+// phases splits an apply's wall time: before the first cohort (run, plan and
+// leases), each cohort's writes and commit, and after the last one until
+// Apply returned (leases released).
+func phases(start, end time.Time, res *execute.Result) string {
+	var b strings.Builder
+	at := start
+	fmt.Fprintf(&b, "start %v", res.Cohorts[0].Started.Sub(at).Round(time.Millisecond))
+	for _, c := range res.Cohorts {
+		fmt.Fprintf(&b, "; %s %d writes %v (%.0f/s) + commit %v", c.Name, c.Actions, c.Routed.Sub(c.Started).Round(time.Millisecond),
+			float64(c.Actions)/c.Routed.Sub(c.Started).Seconds(), c.Decided.Sub(c.Routed).Round(time.Millisecond))
+		at = c.Decided
+	}
+	fmt.Fprintf(&b, "; end %v", end.Sub(at).Round(time.Millisecond))
+	return b.String()
 }
 
 // watchHeap samples the live heap until stop is called and returns the heap

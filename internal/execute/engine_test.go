@@ -22,9 +22,9 @@ import (
 )
 
 // These tests drive the engine's ledger, cohort and recovery logic with
-// hand-written fakes of routing and signals, on a real SQLite store. The
-// emulator tests (emulator_test.go) run the same engine against the real
-// Routes and Calls APIs.
+// hand-written fakes of routing and signals, on a real SQLite store, so
+// each outcome can be scripted; emulator_test.go runs the same engine
+// against the emulator's real Routes and Calls APIs.
 
 const fakeWB = `version: 1
 program: t
