@@ -39,7 +39,7 @@ gates:
 `
 
 // account is a generated account whose standby is complete.
-func account(t *testing.T, standbyShare float64) (*snapshot.Snapshot, []string) {
+func account(t testing.TB, standbyShare float64) (*snapshot.Snapshot, []string) {
 	t.Helper()
 	s, _ := twilioemu.Generate(twilioemu.GenerateOptions{Numbers: 240, RandSeed: 5, StandbyShare: standbyShare, TakenAt: now.Add(-time.Minute)})
 	var support []string
@@ -54,7 +54,7 @@ func account(t *testing.T, standbyShare float64) (*snapshot.Snapshot, []string) 
 	return s, support
 }
 
-func book(t *testing.T, drill string, edit func(string) string) *workbook.Workbook {
+func book(t testing.TB, drill string, edit func(string) string) *workbook.Workbook {
 	t.Helper()
 	y := strings.ReplaceAll(wbYAML, "DRILL", `"`+drill+`"`)
 	if edit != nil {
@@ -67,7 +67,7 @@ func book(t *testing.T, drill string, edit func(string) string) *workbook.Workbo
 	return wb
 }
 
-func make1(t *testing.T, s *snapshot.Snapshot, wb *workbook.Workbook, kind string) *plan.Plan {
+func make1(t testing.TB, s *snapshot.Snapshot, wb *workbook.Workbook, kind string) *plan.Plan {
 	t.Helper()
 	p, err := plan.Make(plan.Input{Snapshot: s, Workbook: wb, Flow: "support", Kind: kind, Now: now, WorkbookDigest: "wb"})
 	if err != nil {
