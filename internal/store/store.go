@@ -176,5 +176,72 @@ type Store interface {
 	// GetPlan returns the bytes stored under digest.
 	GetPlan(ctx context.Context, digest string) ([]byte, error)
 
+	// AppendAudit appends one entry to the audit chain. build is called
+	// with the current head (nil when the chain is empty) inside the
+	// backend's transaction and returns the entry to append, whose Seq
+	// must be head.Seq+1 (1 for the first) and Prev head's Hash: the
+	// chain is computed by its owner (package audit), kept gapless here.
+	AppendAudit(ctx context.Context, build func(head *AuditRecord) (AuditRecord, error)) (AuditRecord, error)
+	// AuditRecords returns up to limit entries after seq, in order
+	// (limit <= 0: all).
+	AuditRecords(ctx context.Context, after int64, limit int) ([]AuditRecord, error)
+	// SaveCheckpoint stores a signed checkpoint of the chain's head.
+	SaveCheckpoint(ctx context.Context, c Checkpoint) error
+	// Checkpoints returns every checkpoint, oldest first.
+	Checkpoints(ctx context.Context) ([]Checkpoint, error)
+
+	// AddApproval records an approval or rejection; IDs are unique.
+	AddApproval(ctx context.Context, a Approval) error
+	// Approvals returns the approvals of a plan digest, oldest first.
+	Approvals(ctx context.Context, planDigest string) ([]Approval, error)
+
+	// PutToken stores (or replaces, by ID) a person's API token hash.
+	PutToken(ctx context.Context, t Token) error
+	// TokenByHash finds the token with that hash (ErrNotFound if none).
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+
 	Close() error
+}
+
+// AuditRecord is one entry of the tamper-evident audit chain.
+type AuditRecord struct {
+	Seq     int64           `json:"seq"`
+	At      time.Time       `json:"at"`
+	Kind    string          `json:"kind"`    // e.g. plan, run.action, gate, approval, decision.step, config
+	Actor   string          `json:"actor"`   // a person, or "voicedr" for the engine
+	Subject string          `json:"subject"` // what it is about: a run ID, a plan digest, a flow
+	Body    json.RawMessage `json:"body"`
+	Prev    string          `json:"prev"` // hex hash of the previous entry ("" for the first)
+	Hash    string          `json:"hash"` // hex sha256 over this entry's canonical form
+}
+
+// Checkpoint is a signed statement of the chain's head.
+type Checkpoint struct {
+	Seq       int64     `json:"seq"`
+	Hash      string    `json:"hash"`
+	At        time.Time `json:"at"`
+	KeyID     string    `json:"key_id"`
+	Signature []byte    `json:"signature"`
+}
+
+// Approval is one person's decision on one plan digest.
+type Approval struct {
+	ID         string    `json:"id"`
+	PlanDigest string    `json:"plan_digest"`
+	RunID      string    `json:"run_id,omitempty"`
+	Person     string    `json:"person"`
+	Role       string    `json:"role"`
+	Decision   string    `json:"decision"` // approve, reject, break_glass
+	Reason     string    `json:"reason,omitempty"`
+	At         time.Time `json:"at"`
+	Expires    time.Time `json:"expires"`
+}
+
+// Token is a person's API token, stored as a hash only.
+type Token struct {
+	ID        string    `json:"id"`
+	Person    string    `json:"person"`
+	Hash      string    `json:"hash"` // hex sha256 of the token
+	CreatedAt time.Time `json:"created_at"`
+	Revoked   bool      `json:"revoked"`
 }
