@@ -27,7 +27,9 @@ type world struct {
 // number; extra are more emulator flags (--propagation-delay, --down...).
 func startWorld(t *testing.T, n int, extra ...string) *world {
 	t.Helper()
-	args := append([]string{"--sample-apps", "--standby-share", "1", "--numbers", fmt.Sprint(n)}, extra...)
+	// The account's call rate matches the workbook's calls_per_second, so
+	// synthetic calls are not left queued past a gate's window.
+	args := append([]string{"--sample-apps", "--standby-share", "1", "--numbers", fmt.Sprint(n), "--calls-per-second", "20"}, extra...)
 	addr, env, _ := startEmulator(t, args...)
 	dir := t.TempDir()
 	return &world{addr: addr, env: env, dir: dir, db: filepath.Join(dir, "voicedr.db")}

@@ -133,7 +133,11 @@ func planSnapshot(ctx context.Context, g *globals, tf *twilioFlags, mode, snapPa
 			return nil, "", fmt.Errorf("open --db %s: %w", dbPath, err)
 		}
 		defer db.Close()
-		metas, err := db.ListSnapshots(ctx, "", 1)
+		acct, err := tf.accountSID(g.getenv)
+		if err != nil {
+			return nil, "", err
+		}
+		metas, err := db.ListSnapshots(ctx, acct, 1)
 		if err != nil || len(metas) == 0 {
 			return nil, "", &ExitError{Code: ExitNotReady, Err: fmt.Errorf("no snapshot stored in %s: an ungraceful plan needs one taken before the outage (voicedr posture or readiness store one)", dbPath)}
 		}

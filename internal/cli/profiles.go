@@ -63,6 +63,26 @@ func (t *twilioFlags) clients(g *globals, getenv func(string) string, reg promet
 	return set, pool, nil
 }
 
+// accountSID is the account the region profiles name (flag > env > file;
+// one account for every region by default): stored snapshots are kept per
+// account.
+func (t *twilioFlags) accountSID(getenv func(string) string) (string, error) {
+	for _, s := range t.regions {
+		r, err := region.Parse(s)
+		if err != nil {
+			return "", usageError("--regions: %v", err)
+		}
+		p, err := region.Resolve(region.Profile{Region: r}, region.Profile{}, getenv, os.ReadFile)
+		if err != nil {
+			return "", usageError("%v", err)
+		}
+		if p.Profile.AccountSID != "" {
+			return p.Profile.AccountSID, nil
+		}
+	}
+	return "", usageError("no account SID: set TWILIO_ACCOUNT_SID")
+}
+
 // envFile reads `export NAME=value` lines (what the emulator's --env-out
 // writes) into a lookup that falls back to fallback.
 func envFile(content string, fallback func(string) string) func(string) string {

@@ -179,8 +179,15 @@ func (e *Engine) lease(ctx context.Context, p *plan.Plan, run string) (func(), e
 			case <-rctx.Done():
 				return
 			case <-t.C:
-				if _, err := e.Store.AcquireLeases(rctx, keys, who, e.LeaseTTL); err != nil && rctx.Err() == nil {
-					e.Logger.Warn("renew leases", "run", run, "err", err)
+				// Renew in chunks: one long write would hold the store's
+				// lock and stall every ledger write (and so every routing
+				// write) behind it. The keys are already ours, so chunks
+				// are as safe as one transaction.
+				const chunk = 256
+				for i := 0; i < len(keys) && rctx.Err() == nil; i += chunk {
+					if _, err := e.Store.AcquireLeases(rctx, keys[i:min(i+chunk, len(keys))], who, e.LeaseTTL); err != nil && rctx.Err() == nil {
+						e.Logger.Warn("renew leases", "run", run, "err", err)
+					}
 				}
 			}
 		}
@@ -188,8 +195,8 @@ func (e *Engine) lease(ctx context.Context, p *plan.Plan, run string) (func(), e
 	stop := func() {
 		cancel()
 		<-done
-		for _, l := range ls {
-			_ = e.Store.ReleaseLease(context.WithoutCancel(ctx), l)
+		if err := e.Store.ReleaseLeases(context.WithoutCancel(ctx), ls); err != nil {
+			e.Logger.Warn("release leases (they expire by themselves)", "run", run, "err", err)
 		}
 	}
 	return stop, nil

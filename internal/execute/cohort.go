@@ -220,15 +220,13 @@ func (r *runner) commit(ctx context.Context, c plan.Cohort, cr CohortResult, res
 }
 
 func (r *runner) commitActions(ctx context.Context, c plan.Cohort) error {
+	var keys []string
 	for _, a := range c.Actions {
-		if r.j.get(a.Key).Step == store.StepCommitted {
-			continue
-		}
-		if err := r.j.write(ctx, a.Key, store.StepCommitted, entry{}); err != nil {
-			return err
+		if r.j.get(a.Key).Step != store.StepCommitted {
+			keys = append(keys, a.Key)
 		}
 	}
-	return nil
+	return r.j.writeAll(ctx, keys, store.StepCommitted, entry{})
 }
 
 // flip writes every action of the cohort that the ledger does not show as
@@ -355,9 +353,14 @@ func (r *runner) scope(c plan.Cohort, since time.Time, baseline *float64) signal
 		Webhooks: r.p.Webhooks, CallerID: r.p.Execution.CallerID, CallsPerSecond: r.p.Execution.CallsPerSecond,
 		Synthetic: c.Sample,
 	}
-	if c.Kind == plan.KindNumber {
-		for _, a := range c.Actions {
+	for _, a := range c.Actions {
+		switch a.Kind {
+		case plan.KindNumber:
 			sc.Numbers = append(sc.Numbers, a.Target)
+		case plan.KindTrunk:
+			sc.Trunks = append(sc.Trunks, a.Target)
+		case plan.KindSIPDomain:
+			sc.SIPDomains = append(sc.SIPDomains, a.Target)
 		}
 	}
 	if baseline != nil {

@@ -110,6 +110,39 @@ func (j *journal) write(ctx context.Context, key string, step store.Step, e entr
 	return nil
 }
 
+// writeAll appends the same step for many keys in batches (one store write
+// each): a cohort's thousands of commits. The failpoint fires per record
+// once its batch is durable.
+func (j *journal) writeAll(ctx context.Context, keys []string, step store.Step, e entry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	const batch = 500
+	for len(keys) > 0 {
+		n := min(batch, len(keys))
+		recs := make([]store.ActionRecord, n)
+		for i, k := range keys[:n] {
+			recs[i] = store.ActionRecord{RunID: j.run, ActionKey: k, Step: step, Detail: b}
+		}
+		if _, err := j.st.AppendActions(ctx, recs); err != nil {
+			return fmt.Errorf("write ledger %d × %s: %w", n, step, err)
+		}
+		j.mu.Lock()
+		for _, k := range keys[:n] {
+			j.state[k] = last{Step: step, Op: j.state[k].Op}
+		}
+		j.mu.Unlock()
+		if j.fail != nil {
+			for range n {
+				j.fail(string(step))
+			}
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
 func (j *journal) get(key string) last {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/voicedr/voicedr/internal/readiness"
 	"github.com/voicedr/voicedr/internal/snapshot"
@@ -123,7 +124,8 @@ func (p *Plan) Drift(now *snapshot.Snapshot, moving map[string]bool, inFlow func
 			}
 			was, is := n.Records[r], cur.Records[r]
 			if !reflect.DeepEqual(was, is) {
-				out = append(out, Change{Key: key, Field: "record in " + r, Planned: recordString(was), Now: recordString(is)})
+				field, planned, now := recordDiff(was, is)
+				out = append(out, Change{Key: key, Field: "record in " + r + ": " + field, Planned: planned, Now: now})
 			}
 		}
 	}
@@ -167,17 +169,27 @@ func (p *Plan) Drift(now *snapshot.Snapshot, moving map[string]bool, inFlow func
 	return out
 }
 
-func recordString(r *snapshot.NumberRecord) string {
-	if r == nil {
-		return "none"
+// recordDiff names the first field that differs between two records of a
+// number (by their JSON names) and its two values.
+func recordDiff(was, is *snapshot.NumberRecord) (field, planned, now string) {
+	if was == nil || is == nil {
+		p, n := "present", "present"
+		if was == nil {
+			p = "none"
+		}
+		if is == nil {
+			n = "none"
+		}
+		return "record", p, n
 	}
-	switch {
-	case r.TrunkSID != "":
-		return "trunk " + r.TrunkSID
-	case r.VoiceApplicationSID != "":
-		return "app " + r.VoiceApplicationSID
+	a, b := reflect.ValueOf(*was), reflect.ValueOf(*is)
+	for i := 0; i < a.NumField(); i++ {
+		if av, bv := a.Field(i).String(), b.Field(i).String(); av != bv {
+			name, _, _ := strings.Cut(a.Type().Field(i).Tag.Get("json"), ",")
+			return name, av, bv
+		}
 	}
-	return fmt.Sprintf("url %s fallback %s", r.VoiceURL, r.VoiceFallbackURL)
+	return "record", "", ""
 }
 
 func appString(a *snapshot.Application) string {

@@ -215,7 +215,7 @@ func TestDrift(t *testing.T) {
 	}
 	edited := clone()
 	edited.Numbers[idx(edited, support[2])].Records["ie1"].VoiceURL = "https://elsewhere.example/voice"
-	if d := p.Drift(edited, nil, inFlow); len(d) != 1 || d[0].Field != "record in ie1" {
+	if d := p.Drift(edited, nil, inFlow); len(d) != 1 || d[0].Field != "record in ie1: voice_url" || d[0].Now != "https://elsewhere.example/voice" {
 		t.Errorf("standby record edited: drift %v; want one record change", d)
 	}
 	joined := clone()

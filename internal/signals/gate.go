@@ -18,6 +18,9 @@ type Scope struct {
 	// Numbers are the E.164 numbers moved; calls to them are the flow's
 	// traffic.
 	Numbers []string
+	// Trunks and SIPDomains are the trunk and SIP domain names moved (a
+	// trunk or domain cohort): calls through them are the flow's traffic.
+	Trunks, SIPDomains []string
 	// Since is the flip time of this cohort.
 	Since time.Time
 	// Webhooks are the flow's webhook URLs in Target; alerts on them count.

@@ -43,8 +43,9 @@ type evaluator struct {
 	synthSeen int
 	nextSynth int // round-robin index into sc.Synthetic
 
-	calls  map[region.Region]readCalls
-	alerts map[region.Region]readAlerts
+	calls    map[region.Region]readCalls
+	alerts   map[region.Region]readAlerts
+	matchers map[region.Region]readMatcher
 }
 
 type readCalls struct {
@@ -72,7 +73,7 @@ func (ev *evaluator) region(s workbook.Signal) region.Region {
 
 // evaluate measures every condition now.
 func (ev *evaluator) evaluate(ctx context.Context, conds []workbook.Condition, minSample int, at time.Time) []Measurement {
-	ev.calls, ev.alerts = map[region.Region]readCalls{}, map[region.Region]readAlerts{}
+	ev.calls, ev.alerts, ev.matchers = map[region.Region]readCalls{}, map[region.Region]readAlerts{}, map[region.Region]readMatcher{}
 	ev.trackSynthetic(ctx)
 	out := make([]Measurement, 0, len(conds))
 	for _, c := range conds {
@@ -150,19 +151,67 @@ func (ev *evaluator) regionAlerts(ctx context.Context, r region.Region) ([]alert
 	return ra.alerts, ra.err
 }
 
-// flowCalls are the inbound calls to the flow's numbers in r.
+// flowCalls are the calls of the scope in r: inbound calls to its numbers,
+// and the calls through its trunks (SBC-originated termination) and SIP
+// domains.
 func (ev *evaluator) flowCalls(ctx context.Context, r region.Region) ([]callRec, error) {
 	all, err := ev.regionCalls(ctx, r)
 	if err != nil {
 		return nil, err
 	}
+	match, err := ev.matcher(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	var out []callRec
 	for _, c := range all {
-		if c.Direction == "inbound" && ev.numbers[c.To] {
+		if match(c) {
 			out = append(out, c)
 		}
 	}
 	return out, nil
+}
+
+// matcher tells the scope's calls in r. Trunk calls carry the region's own
+// trunk SID, so trunks are listed (once per evaluation) to name them.
+func (ev *evaluator) matcher(ctx context.Context, r region.Region) (func(callRec) bool, error) {
+	byNumber := func(c callRec) bool { return c.Direction == "inbound" && ev.numbers[c.To] }
+	if len(ev.sc.Trunks) == 0 && len(ev.sc.SIPDomains) == 0 {
+		return byNumber, nil
+	}
+	if m, ok := ev.matchers[r]; ok {
+		return m.match, m.err
+	}
+	var m readMatcher
+	c, err := ev.env.Set.Get(r)
+	var tk, dk func(callRec) string
+	if err == nil {
+		tk, err = callKey(ctx, c, KindTrunk)
+	}
+	if err == nil {
+		dk, err = callKey(ctx, c, KindSIPDomain)
+	}
+	if err != nil {
+		m.err = err
+	} else {
+		trunks, domains := lowerSet(ev.sc.Trunks), lowerSet(ev.sc.SIPDomains)
+		m.match = func(c callRec) bool { return byNumber(c) || trunks[tk(c)] || domains[dk(c)] }
+	}
+	ev.matchers[r] = m
+	return m.match, m.err
+}
+
+type readMatcher struct {
+	match func(callRec) bool
+	err   error
+}
+
+func lowerSet(ss []string) map[string]bool {
+	out := make(map[string]bool, len(ss))
+	for _, s := range ss {
+		out[strings.ToLower(s)] = true
+	}
+	return out
 }
 
 // failedWebhookCalls are the SIDs of calls in r with a webhook failure

@@ -91,12 +91,12 @@ const (
 
 // Run is one execution of a reviewed plan.
 type Run struct {
-	ID         string
-	PlanDigest string
-	Flow       string
-	Kind       string // e.g. failover, failback, rollback, drill
-	CreatedAt  time.Time
-	State      RunState
+	ID         string    `json:"id"`
+	PlanDigest string    `json:"plan_digest"`
+	Flow       string    `json:"flow"`
+	Kind       string    `json:"kind"` // e.g. failover, failback, rollback, drill
+	CreatedAt  time.Time `json:"created_at"`
+	State      RunState  `json:"state"`
 }
 
 // Step is one point in an action's life. The engine writes "intended" before
@@ -156,6 +156,9 @@ type Store interface {
 	// ReleaseLease gives l back. It fails with ErrConflict unless l is still
 	// the current lease (same holder and token).
 	ReleaseLease(ctx context.Context, l Lease) error
+	// ReleaseLeases gives back every lease of ls that is still current, in
+	// one write; the others are left alone (no error).
+	ReleaseLeases(ctx context.Context, ls []Lease) error
 
 	CreateRun(ctx context.Context, r Run) error
 	GetRun(ctx context.Context, id string) (Run, error)
@@ -166,6 +169,9 @@ type Store interface {
 	UpdateRunState(ctx context.Context, id string, from, to RunState) error
 	// AppendAction appends a ledger record and returns it with Seq set.
 	AppendAction(ctx context.Context, a ActionRecord) (ActionRecord, error)
+	// AppendActions appends records in order, all or none, and returns them
+	// with Seq set: a cohort's thousands of commits in one write.
+	AppendActions(ctx context.Context, as []ActionRecord) ([]ActionRecord, error)
 	// Actions returns a run's ledger in Seq order.
 	Actions(ctx context.Context, runID string) ([]ActionRecord, error)
 

@@ -41,11 +41,22 @@ func (s *Store) AcquireLeases(ctx context.Context, keys []string, holder string,
 		now := s.now()
 		expires := now.Add(ttl)
 		out = out[:0]
+		// A run leases thousands of keys: prepare once per transaction.
+		get, err := tx.PrepareContext(ctx, `SELECT holder, token, expires FROM leases WHERE key = ?`)
+		if err != nil {
+			return err
+		}
+		defer get.Close()
+		put, err := tx.PrepareContext(ctx, `INSERT INTO leases (key, holder, token, expires) VALUES (?, ?, ?, ?)
+				ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires = excluded.expires`)
+		if err != nil {
+			return err
+		}
+		defer put.Close()
 		for _, k := range sorted {
 			var cur store.Lease
 			var exp int64
-			err := tx.QueryRowContext(ctx, `SELECT holder, token, expires FROM leases WHERE key = ?`, k).
-				Scan(&cur.Holder, &cur.Token, &exp)
+			err := get.QueryRowContext(ctx, k).Scan(&cur.Holder, &cur.Token, &exp)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				cur = store.Lease{}
@@ -60,9 +71,7 @@ func (s *Store) AcquireLeases(ctx context.Context, keys []string, holder string,
 			case live:
 				token = cur.Token // a renewal keeps the fencing token
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO leases (key, holder, token, expires) VALUES (?, ?, ?, ?)
-				ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires = excluded.expires`,
-				k, holder, token, expires.UnixNano()); err != nil {
+			if _, err := put.ExecContext(ctx, k, holder, token, expires.UnixNano()); err != nil {
 				return err
 			}
 			out = append(out, store.Lease{Key: k, Holder: holder, Token: token, Expires: fromNanos(expires.UnixNano())})
@@ -96,6 +105,28 @@ func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
 	})
 	if err != nil {
 		return fmt.Errorf("release lease %q (holder %q, token %d): %w", l.Key, l.Holder, l.Token, err)
+	}
+	return nil
+}
+
+// ReleaseLeases frees, in one transaction, every lease of ls that is still
+// current (same holder and token); the rest are left as they are.
+func (s *Store) ReleaseLeases(ctx context.Context, ls []store.Lease) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE leases SET holder = '', expires = 0 WHERE key = ? AND holder = ? AND token = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, l := range ls {
+			if _, err := stmt.ExecContext(ctx, l.Key, l.Holder, l.Token); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release %d leases: %w", len(ls), err)
 	}
 	return nil
 }

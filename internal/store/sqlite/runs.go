@@ -118,38 +118,57 @@ func (s *Store) UpdateRunState(ctx context.Context, id string, from, to store.Ru
 // It commits before returning: the engine calls Twilio only after the
 // "intended" record is durable.
 func (s *Store) AppendAction(ctx context.Context, a store.ActionRecord) (store.ActionRecord, error) {
-	if a.RunID == "" || a.ActionKey == "" || !a.Step.Valid() {
-		return store.ActionRecord{}, fmt.Errorf("append action: %w: need run id, action key and a known step (got %q)",
-			store.ErrInvalid, a.Step)
+	out, err := s.AppendActions(ctx, []store.ActionRecord{a})
+	if err != nil {
+		return store.ActionRecord{}, err
 	}
-	var detail sql.NullString
-	if len(a.Detail) > 0 {
-		if !json.Valid(a.Detail) {
-			return store.ActionRecord{}, fmt.Errorf("append action: %w: detail is not JSON", store.ErrInvalid)
+	return out[0], nil
+}
+
+// appendSQL numbers and inserts one record in one statement: the next
+// sequence of the run, only if the run exists (no row returned otherwise).
+const appendSQL = `INSERT INTO actions (run_id, seq, action_key, step, detail, at)
+	SELECT ?1, COALESCE((SELECT MAX(seq) FROM actions WHERE run_id = ?1), 0) + 1, ?2, ?3, ?4, ?5
+	WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1)
+	RETURNING seq`
+
+// AppendActions appends records in order in one transaction: all or none.
+// The engine commits a cohort's thousands of actions this way.
+func (s *Store) AppendActions(ctx context.Context, as []store.ActionRecord) ([]store.ActionRecord, error) {
+	details := make([]sql.NullString, len(as))
+	for i, a := range as {
+		if a.RunID == "" || a.ActionKey == "" || !a.Step.Valid() {
+			return nil, fmt.Errorf("append action: %w: need run id, action key and a known step (got %q)",
+				store.ErrInvalid, a.Step)
 		}
-		detail = sql.NullString{String: string(a.Detail), Valid: true}
+		if len(a.Detail) > 0 {
+			if !json.Valid(a.Detail) {
+				return nil, fmt.Errorf("append action: %w: detail is not JSON", store.ErrInvalid)
+			}
+			details[i] = sql.NullString{String: string(a.Detail), Valid: true}
+		}
 	}
+	out := make([]store.ActionRecord, len(as))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE id = ?`, a.RunID).Scan(&exists); err != nil {
-			return err
+		stmt := tx.StmtContext(ctx, s.appendStmt)
+		for i, a := range as {
+			err := stmt.QueryRowContext(ctx, a.RunID, a.ActionKey, string(a.Step), details[i], a.At.UnixNano()).Scan(&a.Seq)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("run %s: %w", a.RunID, store.ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			a.At = fromNanos(a.At.UnixNano())
+			out[i] = a
 		}
-		if exists == 0 {
-			return fmt.Errorf("run: %w", store.ErrNotFound)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM actions WHERE run_id = ?`, a.RunID).
-			Scan(&a.Seq); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO actions (run_id, seq, action_key, step, detail, at) VALUES (?, ?, ?, ?, ?, ?)`,
-			a.RunID, a.Seq, a.ActionKey, string(a.Step), detail, a.At.UnixNano())
-		return err
+		return nil
 	})
 	if err != nil {
-		return store.ActionRecord{}, fmt.Errorf("append action %s %s to run %s: %w", a.ActionKey, a.Step, a.RunID, err)
+		first := as[0]
+		return nil, fmt.Errorf("append action %s %s to run %s: %w", first.ActionKey, first.Step, first.RunID, err)
 	}
-	a.At = fromNanos(a.At.UnixNano())
-	return a, nil
+	return out, nil
 }
 
 // Actions returns the run's ledger in sequence order; an unknown run is

@@ -51,6 +51,9 @@ func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTi
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// appendStmt is prepared once: the ledger is the engine's hottest
+	// path, and parsing the statement per record cost more than running it.
+	appendStmt *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -79,11 +82,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if s.appendStmt, err = db.PrepareContext(ctx, appendSQL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: prepare: %w", path, err)
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.appendStmt.Close()
+	return s.db.Close()
+}
 
 type migration struct {
 	version int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/voicedr/voicedr/internal/store"
 )
@@ -29,5 +30,53 @@ func runPlans(t *testing.T, newStore Factory) {
 	}
 	if err := s.PutPlan(ctx, "", body); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("PutPlan without digest: got %v; want ErrInvalid", err)
+	}
+}
+
+func runBatches(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	s, c := fresh(t, newStore)
+	if err := s.CreateRun(ctx, testRun("r1", Epoch)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendAction(ctx, store.ActionRecord{RunID: "r1", ActionKey: "a", Step: store.StepIntended}); err != nil {
+		t.Fatal(err)
+	}
+	batch := []store.ActionRecord{
+		{RunID: "r1", ActionKey: "b", Step: store.StepCommitted},
+		{RunID: "r1", ActionKey: "c", Step: store.StepCommitted},
+	}
+	got, err := s.AppendActions(ctx, batch)
+	if err != nil || len(got) != 2 || got[0].Seq != 2 || got[1].Seq != 3 {
+		t.Fatalf("AppendActions: %+v, %v; want seqs 2 and 3", got, err)
+	}
+	// All or none: a bad record refuses the whole batch.
+	bad := []store.ActionRecord{{RunID: "r1", ActionKey: "d", Step: store.StepCommitted}, {RunID: "r1", ActionKey: "e", Step: "nope"}}
+	if _, err := s.AppendActions(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("batch with a bad step: %v; want ErrInvalid", err)
+	}
+	if _, err := s.AppendActions(ctx, []store.ActionRecord{{RunID: "nope", ActionKey: "x", Step: store.StepIntended}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("batch for an unknown run: %v; want ErrNotFound", err)
+	}
+	if all, _ := s.Actions(ctx, "r1"); len(all) != 3 {
+		t.Errorf("ledger has %d records; want 3 (refused batches leave nothing)", len(all))
+	}
+	// ReleaseLeases frees what is still ours and leaves the rest.
+	mine, err := s.AcquireLeases(ctx, []string{"k1", "k2"}, "me", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Minute) // k2 expires and is taken over
+	if _, err := s.AcquireLease(ctx, "k2", "other", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseLeases(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcquireLease(ctx, "k1", "third", time.Minute); err != nil {
+		t.Errorf("k1 after release: %v", err)
+	}
+	if _, err := s.AcquireLease(ctx, "k2", "third", time.Minute); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Errorf("k2 taken over by another holder was released by the old one: %v", err)
 	}
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("runs", func(t *testing.T) { runRuns(t, newStore) })
 	t.Run("plans", func(t *testing.T) { runPlans(t, newStore) })
 	t.Run("governance", func(t *testing.T) { runGovernance(t, newStore) })
+	t.Run("batches", func(t *testing.T) { runBatches(t, newStore) })
 }
 
 // fresh builds a store and its clock for one subtest.
