@@ -53,8 +53,8 @@ func (w *world) appURL(region string) string {
 // workbookOpts shape the test workbook.
 type workbookOpts struct {
 	Prefixes  []string // friendly-name prefixes of the flow's numbers (default support-)
-	Cohorts   string // YAML list items for cohorts (default: canary 5 % then rest)
-	Gate      string // YAML of the gate named g (default: answered >= 95 %, no webhook alerts)
+	Cohorts   string   // YAML list items for cohorts (default: canary 5 % then rest)
+	Gate      string   // YAML of the gate named g (default: answered >= 95 %, no webhook alerts)
 	Trunks    []string
 	Extra     string // more top-level YAML (execution:, hooks:...)
 	ProofWait string // default 30s

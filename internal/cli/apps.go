@@ -61,7 +61,6 @@ func (d *localApps) close() {
 	}
 }
 
-
 // writeEnv adds VOICEDR_SAMPLE_APP_<REGION>=URL lines to an env file, so
 // scripts and tests can point a workbook at the apps or change their mode.
 func (d *localApps) writeEnv(w io.Writer) error {

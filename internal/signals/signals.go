@@ -100,7 +100,7 @@ const maxCallPages = 50
 // callRec is the part of a Call log signals read.
 type callRec struct {
 	SID, To, From, Status, Direction, Parent, TrunkSID string
-	Start                                    time.Time // zero while queued
+	Start                                              time.Time // zero while queued
 }
 
 // listCalls lists region c's calls that started at or after since, newest
