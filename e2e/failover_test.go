@@ -838,9 +838,9 @@ func TestStalePlanIsRefused(t *testing.T) {
 		t.Errorf("the refusal does not name %s:\n%s", victim, out.Stderr)
 	}
 	if out.Refused == nil || !slices.ContainsFunc(out.Refused.Drift, func(c foChange) bool {
-		return c.Key == "number:"+victim && c.Field == "record in ie1"
+		return c.Key == "number:"+victim && c.Field == "record in ie1: voice_url"
 	}) {
-		t.Errorf("--json refusal %+v, want drift of number:%s record in ie1", out.Refused, victim)
+		t.Errorf("--json refusal %+v, want drift of number:%s record in ie1: voice_url", out.Refused, victim)
 	}
 	if ws := writesByKey(w.routeWrites(t), w0); len(ws) != 0 {
 		t.Errorf("a refused apply wrote routing: %v", ws)
