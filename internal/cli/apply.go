@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/voicedr/voicedr/internal/execute"
+	"github.com/voicedr/voicedr/internal/governance"
 	"github.com/voicedr/voicedr/internal/hooks"
 	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/plan"
@@ -151,6 +152,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 		ef     engineFlags
 		force  bool
 		wbPath string
+		as     string
 	)
 	cmd := &cobra.Command{
 		Use:   "apply PLAN",
@@ -174,6 +176,9 @@ Exit 0 completed, 4 paused or inconclusive (a human is needed), 5 no-go (rolled 
 				return err
 			}
 			defer closeAll()
+			if err := approver(cmd.Context(), g, e, p, wbPath, as, true); err != nil {
+				return err
+			}
 			opts := execute.ApplyOptions{Force: force}
 			if err := freshState(cmd.Context(), g, set, p, wbPath, &opts); err != nil {
 				return err
@@ -183,9 +188,51 @@ Exit 0 completed, 4 paused or inconclusive (a human is needed), 5 no-go (rolled 
 		},
 	}
 	ef.register(cmd)
+	cmd.Flags().StringVar(&as, "as", "", "the person (from the workbook) asking to execute the plan: recorded as its requester, who may not approve it")
 	cmd.Flags().BoolVar(&force, "force", false, "apply a plan the account has drifted from (the drift is journalled)")
 	cmd.Flags().StringVar(&wbPath, "workbook", "voicedr.yaml", "the workbook the plan was made from (numbers that joined the flow since are drift)")
 	return cmd
+}
+
+// approver plugs the workbook's approval policy into the engine. The
+// requester is recorded against the plan's digest first, so the rule that
+// nobody approves their own request can hold.
+func approver(ctx context.Context, g *globals, e *execute.Engine, p *plan.Plan, wbPath, as string, needAs bool) error {
+	if p.Approval == "" || p.Approval == governance.PolicyNone {
+		if wbPath == "" {
+			return nil
+		}
+	}
+	wb, _, err := loadWorkbook(wbPath)
+	if err != nil {
+		if p.Approval == "" || p.Approval == governance.PolicyNone {
+			return nil // nothing to approve, and the workbook is optional then
+		}
+		return err
+	}
+	pol, err := governance.NewPolicy(wb)
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	apps := &governance.Approvals{Store: e.Store, Policy: pol}
+	e.Approver = governance.Approver{Approvals: apps, Logger: g.logger}
+	if as == "" {
+		if !needAs {
+			return nil // a resumed run's requester was recorded when it started
+		}
+		if pol.Kind != governance.PolicyNone || (p.Approval != "" && p.Approval != governance.PolicyNone) {
+			return usageError("the approval policy needs to know who asks: give --as NAME (a person of the workbook)")
+		}
+		return nil
+	}
+	if err := apps.Request(ctx, p.Digest, "", as); err != nil {
+		code := ExitRefused
+		if errors.Is(err, governance.ErrUnknownPerson) || errors.Is(err, governance.ErrInvalid) {
+			code = ExitUsage
+		}
+		return &ExitError{Code: code, Err: err}
+	}
+	return nil
 }
 
 func readPlanFile(path string) (*plan.Plan, error) {

@@ -152,6 +152,9 @@ func newRunResumeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			e.Router = &execute.TwilioRoutes{Set: set, Order: p.RoutesWrite}
+			if err := approver(cmd.Context(), g, e, p, wbPath, "", false); err != nil {
+				return err
+			}
 			opts := execute.ApplyOptions{RunID: args[0], Force: force}
 			if err := freshState(cmd.Context(), g, set, p, wbPath, &opts); err != nil {
 				return err

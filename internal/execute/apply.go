@@ -47,7 +47,10 @@ func (r *runner) emit(ev Event) {
 func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
 	e.defaults()
 	if err := e.Approver.Approve(ctx, p); err != nil {
-		return nil, err
+		if errors.Is(err, ErrRefused) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	if len(p.Hooks) > 0 && e.Hooks == nil {
 		return nil, fmt.Errorf("%w: the plan has hooks and no hook runner is configured", ErrRefused)
