@@ -201,6 +201,13 @@ type Store interface {
 	// Approvals returns the approvals of a plan digest, oldest first.
 	Approvals(ctx context.Context, planDigest string) ([]Approval, error)
 
+	// SaveDecision creates or replaces a decision by ID.
+	SaveDecision(ctx context.Context, d Decision) error
+	// GetDecision returns one decision.
+	GetDecision(ctx context.Context, id string) (Decision, error)
+	// ListDecisions returns up to limit decisions, newest OpenedAt first.
+	ListDecisions(ctx context.Context, limit int) ([]Decision, error)
+
 	// PutToken stores (or replaces, by ID) a person's API token hash.
 	PutToken(ctx context.Context, t Token) error
 	// TokenByHash finds the token with that hash (ErrNotFound if none).
@@ -241,6 +248,18 @@ type Approval struct {
 	Reason     string    `json:"reason,omitempty"`
 	At         time.Time `json:"at"`
 	Expires    time.Time `json:"expires"`
+}
+
+// Decision is a failover decision opened by a trigger; Body holds its
+// steps (the decision package owns their shape).
+type Decision struct {
+	ID        string          `json:"id"`
+	Flow      string          `json:"flow"`
+	Trigger   string          `json:"trigger"`
+	State     string          `json:"state"`
+	OpenedAt  time.Time       `json:"opened_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	Body      json.RawMessage `json:"body"`
 }
 
 // Token is a person's API token, stored as a hash only.

@@ -109,3 +109,37 @@ func runGovernance(t *testing.T, newStore Factory) {
 		}
 	})
 }
+
+func runDecisions(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	s, _ := fresh(t, newStore)
+	d1 := store.Decision{ID: "d1", Flow: "support", Trigger: "us1-down", State: "detection", OpenedAt: Epoch, UpdatedAt: Epoch, Body: json.RawMessage(`{"steps":[]}`)}
+	d2 := d1
+	d2.ID, d2.OpenedAt = "d2", Epoch.Add(time.Minute)
+	for _, d := range []store.Decision{d1, d2} {
+		if err := s.SaveDecision(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d1.State, d1.UpdatedAt = "approval", Epoch.Add(2*time.Minute)
+	if err := s.SaveDecision(ctx, d1); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetDecision(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(d1, got); diff != "" {
+		t.Errorf("decision (-want +got):\n%s", diff)
+	}
+	list, err := s.ListDecisions(ctx, 0)
+	if err != nil || len(list) != 2 || list[0].ID != "d2" {
+		t.Errorf("list %+v, %v; want d2 then d1", list, err)
+	}
+	if _, err := s.GetDecision(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown decision: %v", err)
+	}
+	if err := s.SaveDecision(ctx, store.Decision{ID: "x", State: "s", Body: json.RawMessage(`{`)}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("bad body: %v", err)
+	}
+}
