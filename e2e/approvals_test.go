@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +30,10 @@ func TestApprovalsGateApply(t *testing.T) {
 	w := startWorld(t, 300)
 	wb := w.writeWorkbook(t, workbookOpts{Extra: governanceYAML})
 	planA, planB := filepath.Join(w.dir, "a.json"), filepath.Join(w.dir, "b.json")
+	if out, stderr, code := w.voicedr(t, "evidence", "keys", "--generate", "--dir", w.dir); code != 0 {
+		t.Fatalf("evidence keys: exit %d\n%s\n%s", code, out, stderr)
+	}
+	key, pub := filepath.Join(w.dir, "voicedr-signing.key"), filepath.Join(w.dir, "voicedr-signing.pub")
 	for _, p := range []string{planA, planB} {
 		if out, stderr, code := w.voicedr(t, "plan", "failover", "--flow", "support", "--workbook", wb, "--db", w.db, "-o", p, "--rate", "1000"); code != 0 {
 			t.Fatalf("plan: exit %d\n%s\n%s", code, out, stderr)
@@ -36,12 +41,12 @@ func TestApprovalsGateApply(t *testing.T) {
 	}
 	apply := func() (string, int) {
 		t.Helper()
-		_, stderr, code := w.voicedr(t, "apply", planA, "--workbook", wb, "--db", w.db, "--as", "Ada", "--rate", "1000")
+		_, stderr, code := w.voicedr(t, "apply", planA, "--workbook", wb, "--db", w.db, "--as", "Ada", "--rate", "1000", "--signing-key", key)
 		return stderr, code
 	}
 	approve := func(plan, who string) (string, int) {
 		t.Helper()
-		out, stderr, code := w.voicedr(t, "approve", plan, "--as", who, "--workbook", wb, "--db", w.db)
+		out, stderr, code := w.voicedr(t, "approve", plan, "--as", who, "--workbook", wb, "--db", w.db, "--signing-key", key)
 		return out + stderr, code
 	}
 	if stderr, code := apply(); code != 6 || !strings.Contains(stderr, "approve") {
@@ -65,5 +70,29 @@ func TestApprovalsGateApply(t *testing.T) {
 	}
 	if stderr, code := apply(); code != 0 {
 		t.Fatalf("apply with both approvals: exit %d\n%s", code, stderr)
+	}
+	// Every request, approval and the run are in the audit chain, which
+	// verifies against the program's public key.
+	out, stderr, code := w.voicedr(t, "audit", "verify", "--db", w.db, "--pub", pub, "--json")
+	if code != 0 {
+		t.Fatalf("audit verify: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{`"ok":true`} {
+		if !strings.Contains(strings.ReplaceAll(out, " ", ""), want) {
+			t.Errorf("audit verify output lacks %s:\n%s", want, out)
+		}
+	}
+	export := filepath.Join(w.dir, "audit.json")
+	if _, stderr, code := w.voicedr(t, "audit", "export", "--db", w.db, "-o", export, "--pub", pub); code != 0 {
+		t.Fatalf("audit export: exit %d\n%s", code, stderr)
+	}
+	body, err := os.ReadFile(export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"approval.request", "approval.approve", "run.started", "run.cohort", "run.finished"} {
+		if !strings.Contains(string(body), `"`+kind+`"`) {
+			t.Errorf("the audit export has no %s entry", kind)
+		}
 	}
 }

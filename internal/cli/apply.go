@@ -23,6 +23,7 @@ import (
 	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/signals"
+	"github.com/voicedr/voicedr/internal/signing"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/store"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
@@ -33,6 +34,7 @@ import (
 type engineFlags struct {
 	tf       twilioFlags
 	dbPath   string
+	keyPath  string
 	asJSON   bool
 	leaseTTL time.Duration
 	workers  int
@@ -45,6 +47,7 @@ func (ef *engineFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&ef.asJSON, "json", false, "stream events as JSON lines and end with the result")
 	f.DurationVar(&ef.leaseTTL, "lease-ttl", 30*time.Second, "how long a killed process keeps its leases")
 	f.IntVar(&ef.workers, "workers", 64, "routing writes in flight (the shared --rate and --max-in-flight still apply)")
+	f.StringVar(&ef.keyPath, "signing-key", signing.PrivateFile, signingKeyHelp)
 }
 
 // engine opens the store and builds an engine for p. close releases both.
@@ -61,7 +64,14 @@ func (ef *engineFlags) engine(ctx context.Context, g *globals, p *plan.Plan) (*e
 		pool.Close()
 		return nil, nil, nil, fmt.Errorf("open --db %s: %w", ef.dbPath, err)
 	}
+	log, err := openAudit(db, ef.keyPath)
+	if err != nil {
+		db.Close()
+		pool.Close()
+		return nil, nil, nil, err
+	}
 	e := &execute.Engine{
+		Audit:     log,
 		Store:     db,
 		Signals:   execute.TwilioSignals{Env: signals.Env{Set: set, Logger: g.logger}},
 		Hooks:     &hooks.Runner{Logger: g.logger, Getenv: g.getenv},
@@ -214,7 +224,7 @@ func approver(ctx context.Context, g *globals, e *execute.Engine, p *plan.Plan, 
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	apps := &governance.Approvals{Store: e.Store, Policy: pol}
+	apps := &governance.Approvals{Store: e.Store, Policy: pol, Audit: e.Audit}
 	e.Approver = governance.Approver{Approvals: apps, Logger: g.logger}
 	if as == "" {
 		if !needAs {
@@ -225,6 +235,7 @@ func approver(ctx context.Context, g *globals, e *execute.Engine, p *plan.Plan, 
 		}
 		return nil
 	}
+	e.Actor = as
 	if err := apps.Request(ctx, p.Digest, "", as); err != nil {
 		code := ExitRefused
 		if errors.Is(err, governance.ErrUnknownPerson) || errors.Is(err, governance.ErrInvalid) {

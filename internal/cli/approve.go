@@ -18,6 +18,7 @@ import (
 
 	"github.com/voicedr/voicedr/internal/governance"
 	"github.com/voicedr/voicedr/internal/plan"
+	"github.com/voicedr/voicedr/internal/signing"
 	"github.com/voicedr/voicedr/internal/store"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
 )
@@ -27,8 +28,8 @@ import (
 // authenticates them by token instead.
 func newApproveCmd(g *globals) *cobra.Command {
 	var (
-		as, breakGlass, reason, wbPath, dbPath string
-		reject, asJSON                         bool
+		as, breakGlass, reason, wbPath, dbPath, keyPath string
+		reject, asJSON                                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "approve PLAN_OR_DIGEST_OR_RUN --as PERSON [--reject] [--break-glass REASON] [--reason TEXT]",
@@ -68,7 +69,11 @@ Exit 0 recorded (the status says whether the plan may now run), 2 bad input or u
 			if err != nil {
 				return err
 			}
-			a := &governance.Approvals{Store: db, Policy: pol}
+			log, err := openAudit(db, keyPath)
+			if err != nil {
+				return err
+			}
+			a := &governance.Approvals{Store: db, Policy: pol, Audit: log}
 			rec, err := a.Record(ctx, p.Digest, runID, as, decision, reason)
 			if err != nil {
 				return governanceExit(err)
@@ -88,6 +93,7 @@ Exit 0 recorded (the status says whether the plan may now run), 2 bad input or u
 	}
 	f := cmd.Flags()
 	f.StringVar(&as, "as", "", "the person deciding (a name from the workbook's governance.people)")
+	f.StringVar(&keyPath, "signing-key", signing.PrivateFile, signingKeyHelp)
 	f.BoolVar(&reject, "reject", false, "reject (veto) the plan")
 	f.StringVar(&breakGlass, "break-glass", "", "execute without quorum, for this named reason (flagged for review)")
 	f.StringVar(&reason, "reason", "", "a note kept with the decision")

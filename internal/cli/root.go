@@ -97,7 +97,8 @@ to rehearse against.`,
 	pf.StringVar(&g.logFormat, "log-format", defaultLogFormat, "log format: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newVersionCmd(g), newEmulatorCmd(g), newDemoCmd(g), newProbeCmd(g), newSampleAppCmd(g), newPostureCmd(g), newValidateCmd(g), newSchemaCmd(g), newReadinessCmd(g), newInitCmd(g), newStandbyCmd(g),
-		newPlanCmd(g), newApplyCmd(g), newRunCmd(g), newApproveCmd(g), newTokenCmd(g))
+		newPlanCmd(g), newApplyCmd(g), newRunCmd(g), newApproveCmd(g), newTokenCmd(g),
+		newAuditCmd(g), newEvidenceCmd(g))
 	return root
 }
 

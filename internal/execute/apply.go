@@ -223,6 +223,10 @@ func (r *runner) start(ctx context.Context) error {
 		return fmt.Errorf("%w: run %s is %s; it cannot be resumed (make a new plan)", ErrRefused, r.run.ID, cur.State)
 	}
 	r.run.State = store.RunRunning
+	if err := r.audit(ctx, "run.started", map[string]any{"flow": r.p.Flow, "kind": r.p.Kind, "from": r.p.From, "to": r.p.To,
+		"mode": r.p.Mode, "resumed_from": string(cur.State), "forced_drift": len(r.res.Drift)}); err != nil {
+		return err
+	}
 	r.emit(Event{Type: "run_started", Msg: fmt.Sprintf("%s of %s: %s → %s", r.p.Kind, r.p.Flow, r.p.From, r.p.To), Total: len(r.p.Actions())})
 	return nil
 }
@@ -243,5 +247,5 @@ func (r *runner) finish(ctx context.Context, to store.RunState) error {
 		return fmt.Errorf("record run %s as %s: %w", r.run.ID, to, err)
 	}
 	r.run.State = to
-	return nil
+	return r.audit(ctx, "run.finished", map[string]any{"state": string(to), "reason": r.res.Reason})
 }

@@ -62,6 +62,9 @@ func (r *runner) cohorts(ctx context.Context) (store.RunState, string, error) {
 		if err := r.j.write(ctx, cohortKey(c.Name), store.StepFailed, entry{Op: policy, Reason: reason, Detail: outcome}); err != nil {
 			return store.RunRunning, "", err
 		}
+		if err := r.audit(ctx, "run.cohort", map[string]any{"cohort": c.Name, "outcome": outcome, "reason": reason, "policy": policy, "gate": cr.Gate}); err != nil {
+			return store.RunRunning, "", err
+		}
 		return r.decide(ctx, c, policy, fmt.Sprintf("cohort %s: %s: %s", c.Name, outcome, reason))
 	}
 	if r.p.Kind == plan.Failback {
@@ -204,6 +207,9 @@ func (r *runner) commit(ctx context.Context, c plan.Cohort, cr CohortResult, res
 		return cr, "", "", err
 	}
 	if err := r.commitActions(ctx, c); err != nil {
+		return cr, "", "", err
+	}
+	if err := r.audit(ctx, "run.cohort", map[string]any{"cohort": c.Name, "outcome": outcomeGo, "actions": len(c.Actions), "gate": res}); err != nil {
 		return cr, "", "", err
 	}
 	if err := r.hooks(ctx, "after_cohort", c.Name); err != nil {

@@ -49,6 +49,9 @@ func (r *runner) rollbackCohort(ctx context.Context, c plan.Cohort) error {
 		return err
 	}
 	r.emit(Event{Type: "cohort_rolled_back", Cohort: c.Name, Done: n, Total: len(c.Actions)})
+	if err := r.audit(ctx, "run.rollback", map[string]any{"cohort": c.Name, "restored": n}); err != nil {
+		return err
+	}
 	return r.hooks(ctx, "after_rollback", c.Name)
 }
 

@@ -2,6 +2,7 @@ package execute_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -10,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicedr/voicedr/internal/audit"
 	"github.com/voicedr/voicedr/internal/execute"
 	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/region"
 	"github.com/voicedr/voicedr/internal/signals"
+	"github.com/voicedr/voicedr/internal/signing"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/store"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
@@ -372,5 +375,40 @@ func TestRollbackOfACompletedRun(t *testing.T) {
 	run, _ := r.st.GetRun(ctx, res.RunID)
 	if run.State != store.RunRolledBack {
 		t.Errorf("run state %s; want rolled_back", run.State)
+	}
+}
+
+func TestTheRunIsInTheAuditChain(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	key, err := signing.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &audit.Log{Store: r.st, Key: key, CheckpointEvery: 2}
+	e := r.engine()
+	e.Audit, e.Actor = log, "Ada"
+	res, err := e.Apply(ctx, r.p, execute.ApplyOptions{Fresh: r.snap})
+	if err != nil || res.State != store.RunCompleted {
+		t.Fatal(err, res)
+	}
+	recs, err := r.st.AuditRecords(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, rec := range recs {
+		kinds = append(kinds, rec.Kind)
+		if rec.Subject != res.RunID || rec.Actor != "Ada" {
+			t.Errorf("entry %d is about %q by %q; want run %s by Ada", rec.Seq, rec.Subject, rec.Actor, res.RunID)
+		}
+	}
+	want := []string{"run.started", "run.cohort", "run.cohort", "run.cohort", "run.finished"}
+	if strings.Join(kinds, ",") != strings.Join(want, ",") {
+		t.Errorf("audit kinds %v; want %v", kinds, want)
+	}
+	rep, err := log.Verify(ctx, map[string]ed25519.PublicKey{key.ID(): key.Public})
+	if err != nil || !rep.OK || rep.Checkpoints == 0 {
+		t.Errorf("verify: %+v, %v; want an intact, checkpointed chain", rep, err)
 	}
 }

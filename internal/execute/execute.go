@@ -71,6 +71,11 @@ func (PolicyNone) Approve(_ context.Context, p *plan.Plan) error {
 	return fmt.Errorf("%w: the workbook's approval policy is %s and this voicedr records no approvals yet; set governance.approval.policy: none to apply without approval", ErrRefused, p.Approval)
 }
 
+// Auditor appends to the tamper-evident audit log (audit.Log).
+type Auditor interface {
+	Append(ctx context.Context, kind, actor, subject string, body any) (store.AuditRecord, error)
+}
+
 // Engine applies plans. Zero fields take the defaults documented on them.
 type Engine struct {
 	Store    store.Store
@@ -92,6 +97,11 @@ type Engine struct {
 	LeaseTTL time.Duration
 	// SkipProof skips proof and gates (benchmarks of raw routing speed).
 	SkipProof bool
+	// Audit, when set, receives the run's start, each cohort's decision
+	// with its gate values and a digest of the ledger so far, rollbacks and
+	// the run's end. Actor names who runs it (default "voicedr").
+	Audit Auditor
+	Actor string
 }
 
 // ApplyOptions tune one apply.

@@ -3,6 +3,8 @@ package execute
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -159,3 +161,38 @@ func (l last) flipped() bool {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// ledgerDigest is the sha256 over the run's ledger so far (each record's
+// seq, key, step and detail): an audit entry carrying it binds every
+// action before it into the tamper-evident chain.
+func ledgerDigest(ctx context.Context, st store.Store, run string) (string, int, error) {
+	recs, err := st.Actions(ctx, run)
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	for _, r := range recs {
+		fmt.Fprintf(h, "%d\x00%s\x00%s\x00%s\n", r.Seq, r.ActionKey, r.Step, r.Detail)
+	}
+	return hex.EncodeToString(h.Sum(nil)), len(recs), nil
+}
+
+// audit appends one entry about this run, if the engine keeps an audit log.
+func (r *runner) audit(ctx context.Context, kind string, body map[string]any) error {
+	if r.e.Audit == nil {
+		return nil
+	}
+	d, n, err := ledgerDigest(ctx, r.e.Store, r.run.ID)
+	if err != nil {
+		return err
+	}
+	body["plan_digest"], body["ledger_sha256"], body["ledger_records"] = r.p.Digest, d, n
+	actor := r.e.Actor
+	if actor == "" {
+		actor = "voicedr"
+	}
+	if _, err := r.e.Audit.Append(ctx, kind, actor, r.run.ID, body); err != nil {
+		return fmt.Errorf("audit %s: %w", kind, err)
+	}
+	return nil
+}

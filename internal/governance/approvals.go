@@ -29,6 +29,14 @@ type Approvals struct {
 	Store  store.Store
 	Policy *Policy
 	Now    func() time.Time // nil: time.Now
+	// Audit, when set, receives every request and decision recorded, so
+	// the tamper-evident log holds who approved what (audit.Log).
+	Audit Auditor
+}
+
+// Auditor appends to the tamper-evident audit log.
+type Auditor interface {
+	Append(ctx context.Context, kind, actor, subject string, body any) (store.AuditRecord, error)
 }
 
 // Status is whether a plan may be executed, and why not.
@@ -146,6 +154,11 @@ func (a *Approvals) add(ctx context.Context, digest, runID, person, role, decisi
 	}
 	if err := a.Store.AddApproval(ctx, rec); err != nil {
 		return store.Approval{}, fmt.Errorf("record %s by %s: %w", decision, person, err)
+	}
+	if a.Audit != nil {
+		if _, err := a.Audit.Append(ctx, "approval."+decision, person, digest, rec); err != nil {
+			return rec, fmt.Errorf("recorded %s by %s, but the audit log refused it: %w", decision, person, err)
+		}
 	}
 	return rec, nil
 }
