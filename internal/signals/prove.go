@@ -22,8 +22,8 @@ type ProveInput struct {
 	// Since is when the routing write was answered; calls before it prove
 	// nothing.
 	Since time.Time
-	// Wait bounds the wait for propagation, counted from Since (Twilio: up
-	// to 5 minutes); default 6m. At least one poll is always made.
+	// Wait bounds the wait for propagation, counted from when Prove starts
+	// (Twilio: up to 5 minutes); default 6m. At least one poll is always made.
 	Wait time.Duration
 	// Interval is the poll interval; default 5s.
 	Interval time.Duration
@@ -158,7 +158,10 @@ func Prove(ctx context.Context, env Env, in ProveInput) ([]NumberProof, error) {
 	if since.IsZero() {
 		since = env.now()
 	}
-	deadline := since.Add(wait)
+	// Counted from now, not Since: a cohort may take longer than Wait to
+	// write, and a proof resumed after a crash must still get its calls
+	// placed and seen.
+	deadline := env.now().Add(wait)
 	log := env.log().With("target", in.Target, "old", in.Old)
 	lim := newLimiter(in.CallsPerSecond)
 
