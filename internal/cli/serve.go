@@ -16,14 +16,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/voicedr/voicedr/internal/decision"
 	"github.com/voicedr/voicedr/internal/execute"
 	"github.com/voicedr/voicedr/internal/hooks"
 	"github.com/voicedr/voicedr/internal/inventory"
+	"github.com/voicedr/voicedr/internal/notify"
 	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/server"
 	"github.com/voicedr/voicedr/internal/signals"
+	"github.com/voicedr/voicedr/internal/signing"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
+	"github.com/voicedr/voicedr/internal/ui"
 )
 
 // newServeCmd is the daemon: the HTTP API, dashboard and metrics, region
@@ -36,6 +40,8 @@ func newServeCmd(g *globals) *cobra.Command {
 		probeEvery, readyEvery time.Duration
 		leaseTTL, drain        time.Duration
 		workers                int
+		keyPath                string
+		evalEvery              time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -67,11 +73,35 @@ resume on the next start.`,
 			}
 			defer db.Close()
 			fail := failpoint(g.getenv("VOICEDR_FAILPOINT"))
+			log, err := openAudit(db, keyPath)
+			if err != nil {
+				return err
+			}
+			read := func(ctx context.Context) (*snapshot.Snapshot, error) {
+				return inventory.Read(ctx, set, inventory.Options{})
+			}
+			notifier := &notify.Notifier{Targets: wb.Notifications, Getenv: g.getenv, Logger: g.logger}
+			notifier.Start(ctx)
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				_ = notifier.Close(cctx)
+			}()
+			watcher := &decision.Watcher{
+				Workbook: wb, Env: signals.Env{Set: set, Logger: g.logger}, Store: db, Interval: evalEvery,
+				Snapshot: cachedSnapshot(read, evalEvery), Logger: g.logger,
+				Audit: func(ctx context.Context, kind, actor, subject string, body any) error {
+					_, err := log.Append(ctx, kind, actor, subject, body)
+					return err
+				},
+				Notify: decisionNotifier(ctx, notifier, db, g.logger),
+			}
 			srv, err := server.New(server.Options{
 				Store: db, Workbook: wb, Set: set, Registerer: reg, Logger: g.logger,
 				ProbeInterval: probeEvery, ReadinessInterval: readyEvery,
 				NewEngine: func(p *plan.Plan) *execute.Engine {
 					return &execute.Engine{
+						Audit:     log,
 						Store:     db,
 						Router:    &execute.TwilioRoutes{Set: set, Order: p.RoutesWrite},
 						Signals:   execute.TwilioSignals{Env: signals.Env{Set: set, Logger: g.logger}},
@@ -82,12 +112,9 @@ resume on the next start.`,
 						LeaseTTL:  leaseTTL,
 					}
 				},
-				Snapshot: func(ctx context.Context) (*snapshot.Snapshot, error) {
-					return inventory.Read(ctx, set, inventory.Options{})
-				},
-				// UI, Audit, Auditor and Decisions are wired here by the
-				// packages that provide them (internal/ui, internal/audit,
-				// internal/decision).
+				Snapshot: read,
+				UI:       ui.Handler(),
+				Audit:    log, Auditor: auditVerifier{log}, Decisions: openDecisions{db}, Steps: decisionSteps{watcher},
 			})
 			if err != nil {
 				return err
@@ -102,6 +129,13 @@ resume on the next start.`,
 			var wg sync.WaitGroup
 			runErr := make(chan error, 1)
 			wg.Go(func() { runErr <- srv.Run(ctx) })
+			if len(wb.Triggers) > 0 {
+				wg.Go(func() {
+					if err := watcher.Run(ctx); err != nil && ctx.Err() == nil {
+						g.logger.Error("decision watcher stopped", "err", err)
+					}
+				})
+			}
 			serveErr := make(chan error, 1)
 			go func() { serveErr <- hs.Serve(ln) }()
 			select {
@@ -133,6 +167,8 @@ resume on the next start.`,
 	f.DurationVar(&readyEvery, "readiness-interval", 5*time.Minute, "how often the account is read and every flow's readiness checked")
 	f.DurationVar(&leaseTTL, "lease-ttl", 30*time.Second, "how long a killed server keeps its runs' leases")
 	f.IntVar(&workers, "workers", 64, "routing writes in flight per run (the shared --rate and --max-in-flight still apply)")
+	f.StringVar(&keyPath, "signing-key", signing.PrivateFile, signingKeyHelp)
+	f.DurationVar(&evalEvery, "trigger-interval", 30*time.Second, "how often the workbook's triggers are evaluated")
 	f.DurationVar(&drain, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
 	return cmd
 }

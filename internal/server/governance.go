@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -194,6 +195,45 @@ func (s *Server) postApproval(w http.ResponseWriter, r *http.Request, person str
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"approval": rec, "status": st})
+}
+
+type stepRequest struct {
+	Step string          `json:"step"`
+	Note string          `json:"note"`
+	Data json.RawMessage `json:"data"`
+}
+
+// advanceDecision records the next step of a decision as the token's person.
+func (s *Server) advanceDecision(w http.ResponseWriter, r *http.Request, person string) {
+	if s.opts.Steps == nil {
+		writeError(w, http.StatusServiceUnavailable, "this server keeps no decision runbook")
+		return
+	}
+	var req stepRequest
+	if !decodeBody(w, r, 1<<20, &req) {
+		return
+	}
+	if req.Step == "" {
+		writeError(w, http.StatusBadRequest, `give {"step": "technical_assessment|business_impact|approval|execution|closed|rejected|abandoned", "note": "..."}`)
+		return
+	}
+	var data any
+	if len(req.Data) > 0 {
+		data = req.Data
+	}
+	d, err := s.opts.Steps.Advance(r.Context(), r.PathValue("id"), req.Step, person, req.Note, data)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, d)
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrStepForbidden):
+		writeError(w, http.StatusForbidden, err.Error())
+	case errors.Is(err, ErrStepOrder):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		s.storeError(w, "decision", err)
+	}
 }
 
 func (s *Server) listDecisions(w http.ResponseWriter, r *http.Request, _ string) {

@@ -56,6 +56,19 @@ type Decisions interface {
 	Open(ctx context.Context) (int, error)
 }
 
+// DecisionSteps records a decision's next step as a person (package
+// decision's Watcher), for POST /v1/decisions/{id}/steps; its errors wrap
+// ErrStepForbidden, ErrStepOrder or store.ErrNotFound.
+type DecisionSteps interface {
+	Advance(ctx context.Context, id, step, actor, note string, data any) (store.Decision, error)
+}
+
+// Errors a DecisionSteps wraps, mapped to 403 and 409.
+var (
+	ErrStepForbidden = errors.New("step forbidden")
+	ErrStepOrder     = errors.New("step out of order")
+)
+
 // Options are what a Server is built from. Store, Workbook, Set, NewEngine
 // and Snapshot are required.
 type Options struct {
@@ -85,6 +98,7 @@ type Options struct {
 	Audit     AuditLog
 	Auditor   Auditor
 	Decisions Decisions
+	Steps     DecisionSteps
 	// ProbeOptions tune the region probe.
 	ProbeOptions twilio.ProbeOptions
 	// StatusTTL is how stale a run's status may be when served (default
@@ -268,6 +282,7 @@ func (s *Server) table() []route {
 		{Route{"POST", "/v1/approvals", ap}, s.postApproval},
 		{Route{"GET", "/v1/decisions", v}, s.listDecisions},
 		{Route{"GET", "/v1/decisions/{id}", v}, s.getDecision},
+		{Route{"POST", "/v1/decisions/{id}/steps", a}, s.advanceDecision},
 		{Route{"GET", "/v1/audit", v}, s.listAudit},
 		{Route{"GET", "/v1/audit/verify", v}, s.verifyAudit},
 	}
