@@ -57,6 +57,7 @@ type workbookOpts struct {
 	Gate      string   // YAML of the gate named g (default: answered >= 95 %, no webhook alerts)
 	Trunks    []string
 	Extra     string // more top-level YAML (execution:, hooks:...)
+	Signals   string // more YAML list items under signals:
 	ProofWait string // default 30s
 }
 
@@ -104,10 +105,10 @@ flows:
     cohorts:%s
 signals:
   - {name: answered, source: calls}
-  - {name: errors, source: alerts}
+  - {name: errors, source: alerts}%s
 gates:
   - %s
-%s`, app("us1"), app("ie1"), strings.Join(o.Prefixes, ", "), trunks, o.Cohorts, o.Gate, extra)
+%s`, app("us1"), app("ie1"), strings.Join(o.Prefixes, ", "), trunks, o.Cohorts, o.Signals, o.Gate, extra)
 	path := filepath.Join(w.dir, "voicedr.yaml")
 	if err := os.WriteFile(path, []byte(wb), 0o644); err != nil {
 		t.Fatal(err)

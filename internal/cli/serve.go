@@ -94,7 +94,7 @@ resume on the next start.`,
 					_, err := log.Append(ctx, kind, actor, subject, body)
 					return err
 				},
-				Notify: decisionNotifier(ctx, notifier, db, g.logger),
+				Notify: decisionNotifier(ctx, notifier, log, g.logger),
 			}
 			srv, err := server.New(server.Options{
 				Store: db, Workbook: wb, Set: set, Registerer: reg, Logger: g.logger,

@@ -30,14 +30,17 @@ func (a auditVerifier) Verify(ctx context.Context) (any, error) {
 	return a.log.Verify(ctx, pubs)
 }
 
-// auditHead is the latest signed checkpoint, published with every
-// notification so a receiver holds evidence of the chain outside voicedr.
-func auditHead(ctx context.Context, st store.Store) *notify.AuditHead {
-	cps, err := st.Checkpoints(ctx)
-	if err != nil || len(cps) == 0 {
+// auditHead checkpoints the chain's head (signed, when the server has a
+// key) and returns it, published with every notification so a receiver
+// holds evidence of the chain outside voicedr.
+func auditHead(ctx context.Context, log *audit.Log) *notify.AuditHead {
+	if log.Key == nil {
 		return nil
 	}
-	c := cps[len(cps)-1]
+	c, err := log.Checkpoint(ctx)
+	if err != nil {
+		return nil
+	}
 	return &notify.AuditHead{Seq: c.Seq, Hash: c.Hash, KeyID: c.KeyID, Signature: base64.StdEncoding.EncodeToString(c.Signature)}
 }
 
@@ -80,7 +83,7 @@ func cachedSnapshot(read func(context.Context) (*snapshot.Snapshot, error), ttl 
 }
 
 // decisionNotifier turns decision steps into notifications.
-func decisionNotifier(ctx context.Context, n *notify.Notifier, st store.Store, logger *slog.Logger) func(string, store.Decision) {
+func decisionNotifier(ctx context.Context, n *notify.Notifier, log *audit.Log, logger *slog.Logger) func(string, store.Decision) {
 	return func(event string, d store.Decision) {
 		sev := notify.SeverityWarning
 		if event == "decision.opened" {
@@ -90,7 +93,7 @@ func decisionNotifier(ctx context.Context, n *notify.Notifier, st store.Store, l
 			Event: event, Severity: sev, Flow: d.Flow, DecisionID: d.ID, DedupKey: d.ID, At: d.UpdatedAt,
 			Summary:   fmt.Sprintf("voicedr: decision %s for flow %s is at %s (trigger %s)", d.ID, d.Flow, d.State, d.Trigger),
 			Fields:    map[string]string{"trigger": d.Trigger, "state": d.State},
-			AuditHead: auditHead(ctx, st),
+			AuditHead: auditHead(ctx, log),
 		})
 		logger.Info("decision step", "event", event, "decision", d.ID, "flow", d.Flow, "state", d.State)
 	}
