@@ -174,7 +174,9 @@ triggers:
 		}
 		digests[name] = out.Digest
 	}
-	apply := func() (int, []byte) { return api("POST", "/v1/plans/"+digests["a"]+"/apply", "Ada", map[string]bool{"force": false}) }
+	apply := func() (int, []byte) {
+		return api("POST", "/v1/plans/"+digests["a"]+"/apply", "Ada", map[string]bool{"force": false})
+	}
 	if code, b := apply(); code != 409 {
 		t.Fatalf("apply without approvals: %d %s; want 409", code, b)
 	}
