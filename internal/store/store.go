@@ -174,6 +174,9 @@ type Store interface {
 	AppendActions(ctx context.Context, as []ActionRecord) ([]ActionRecord, error)
 	// Actions returns a run's ledger in Seq order.
 	Actions(ctx context.Context, runID string) ([]ActionRecord, error)
+	// ActionsAfter returns a run's ledger records with Seq > after, in
+	// order: readers that follow a live run read only what is new.
+	ActionsAfter(ctx context.Context, runID string, after int64) ([]ActionRecord, error)
 
 	// PutPlan stores a plan's bytes under its digest. Storing the same
 	// digest again is a no-op; different bytes for a stored digest are

@@ -174,6 +174,11 @@ func (s *Store) AppendActions(ctx context.Context, as []store.ActionRecord) ([]s
 // Actions returns the run's ledger in sequence order; an unknown run is
 // ErrNotFound (an empty ledger of a known run is not an error).
 func (s *Store) Actions(ctx context.Context, runID string) ([]store.ActionRecord, error) {
+	return s.ActionsAfter(ctx, runID, 0)
+}
+
+// ActionsAfter returns the run's records after seq, in order.
+func (s *Store) ActionsAfter(ctx context.Context, runID string, after int64) ([]store.ActionRecord, error) {
 	var out []store.ActionRecord
 	err := func() error {
 		var exists int
@@ -184,7 +189,7 @@ func (s *Store) Actions(ctx context.Context, runID string) ([]store.ActionRecord
 			return store.ErrNotFound
 		}
 		rows, err := s.db.QueryContext(ctx, `SELECT seq, action_key, step, detail, at FROM actions
-			WHERE run_id = ? ORDER BY seq`, runID)
+			WHERE run_id = ? AND seq > ? ORDER BY seq`, runID, after)
 		if err != nil {
 			return err
 		}

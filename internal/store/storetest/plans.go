@@ -61,6 +61,12 @@ func runBatches(t *testing.T, newStore Factory) {
 	if all, _ := s.Actions(ctx, "r1"); len(all) != 3 {
 		t.Errorf("ledger has %d records; want 3 (refused batches leave nothing)", len(all))
 	}
+	if tail, err := s.ActionsAfter(ctx, "r1", 1); err != nil || len(tail) != 2 || tail[0].Seq != 2 || tail[0].ActionKey != "b" {
+		t.Errorf("ActionsAfter 1: %+v, %v; want records 2 and 3", tail, err)
+	}
+	if _, err := s.ActionsAfter(ctx, "nope", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ActionsAfter of an unknown run: %v; want ErrNotFound", err)
+	}
 	// ReleaseLeases frees what is still ours and leaves the rest.
 	mine, err := s.AcquireLeases(ctx, []string{"k1", "k2"}, "me", time.Minute)
 	if err != nil {
