@@ -177,6 +177,9 @@ Exit 0 completed, 4 paused or inconclusive (a human is needed), 5 no-go (rolled 
 (stale plan, missing approval, lease held), 1 failed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remoteFor(cmd, g); r != nil {
+				return r.apply(cmd.Context(), args[0], as, force, ef.asJSON)
+			}
 			p, err := readPlanFile(args[0])
 			if err != nil {
 				return err
@@ -201,6 +204,7 @@ Exit 0 completed, 4 paused or inconclusive (a human is needed), 5 no-go (rolled 
 	cmd.Flags().StringVar(&as, "as", "", "the person (from the workbook) asking to execute the plan: recorded as its requester, who may not approve it")
 	cmd.Flags().BoolVar(&force, "force", false, "apply a plan the account has drifted from (the drift is journalled)")
 	cmd.Flags().StringVar(&wbPath, "workbook", "voicedr.yaml", "the workbook the plan was made from (numbers that joined the flow since are drift)")
+	addRemoteFlags(cmd)
 	return cmd
 }
 

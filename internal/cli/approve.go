@@ -44,6 +44,9 @@ Exit 0 recorded (the status says whether the plan may now run), 2 bad input or u
 6 refused (a role the policy does not list, or the requester approving their own request).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remoteFor(cmd, g); r != nil {
+				return r.approve(cmd, args[0], as, reject, breakGlass, reason, asJSON)
+			}
 			ctx := cmd.Context()
 			if as == "" {
 				return usageError("--as PERSON is required: the workbook person deciding")
@@ -100,6 +103,7 @@ Exit 0 recorded (the status says whether the plan may now run), 2 bad input or u
 	f.StringVar(&wbPath, "workbook", "voicedr.yaml", "the workbook naming people, roles and the approval policy")
 	f.StringVar(&dbPath, "db", "voicedr.db", "state database (SQLite) where approvals are kept")
 	f.BoolVar(&asJSON, "json", false, "machine-readable output")
+	addRemoteFlags(cmd)
 	return cmd
 }
 

@@ -20,6 +20,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(newRunListCmd(g), newRunStatusCmd(g), newRunStateCmd(g, "pause"), newRunStateCmd(g, "abort"),
 		newRunResumeCmd(g), newRunRollbackCmd(g))
+	addRemoteFlags(cmd)
 	return cmd
 }
 
@@ -34,6 +35,9 @@ func newRunListCmd(g *globals) *cobra.Command {
 		Short: "List runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if r := remoteFor(cmd, g); r != nil {
+				return r.list(cmd.Context(), asJSON, limit)
+			}
 			db, err := sqlite.Open(cmd.Context(), dbPath)
 			if err != nil {
 				return fmt.Errorf("open --db %s: %w", dbPath, err)
@@ -70,6 +74,9 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 		Short: "Show a run's cohorts and its actions by ledger step",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remoteFor(cmd, g); r != nil {
+				return r.status(cmd.Context(), args[0], asJSON)
+			}
 			db, err := sqlite.Open(cmd.Context(), dbPath)
 			if err != nil {
 				return fmt.Errorf("open --db %s: %w", dbPath, err)
@@ -109,6 +116,9 @@ func newRunStateCmd(g *globals, verb string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remoteFor(cmd, g); r != nil {
+				return r.control(cmd.Context(), args[0], verb, nil)
+			}
 			db, err := sqlite.Open(cmd.Context(), dbPath)
 			if err != nil {
 				return fmt.Errorf("open --db %s: %w", dbPath, err)
@@ -142,6 +152,9 @@ func newRunResumeCmd(g *globals) *cobra.Command {
 		Short: "Continue a paused or interrupted run from its ledger",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remoteFor(cmd, g); r != nil {
+				return r.resume(cmd.Context(), args[0], force, ef.asJSON)
+			}
 			e, set, closeAll, err := ef.engine(cmd.Context(), g, nil)
 			if err != nil {
 				return err
@@ -182,6 +195,9 @@ newest cohort first, journalled like the flips. A route that was never set (404,
 written back as us1: Twilio cannot unset it. A run still executing elsewhere is refused: pause it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remoteFor(cmd, g); r != nil {
+				return r.rollback(cmd.Context(), args[0], cohort)
+			}
 			e, set, closeAll, err := ef.engine(cmd.Context(), g, nil)
 			if err != nil {
 				return err
