@@ -36,8 +36,8 @@ type runView struct {
 
 	// The ledger folded so far: refresh reads only records after seq, so
 	// polling a 10,000-number run does not re-read 40,000 records a second.
-	seq    int64
-	last   map[string]store.Step
+	seq      int64
+	last     map[string]store.Step
 	gateRecs map[string]store.ActionRecord // latest gate:/cohort: records
 	nrecs    int
 	fold     sync.Mutex // one fold of the ledger at a time
