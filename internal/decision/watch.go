@@ -454,7 +454,7 @@ func (w *Watcher) probeAPI(ctx context.Context, s workbook.Signal, th workbook.T
 		m.Missing = fmt.Sprintf("the API probe measures percent or ratio but the threshold is in %s", th.Unit)
 		return m
 	}
-	m.Pass = holds(m.Value, th.Op, th.Value)
+	m.Pass = th.Holds(m.Value)
 	return m
 }
 
@@ -481,24 +481,6 @@ func (w *Watcher) probeReadiness(ctx context.Context, t workbook.Trigger, now ti
 		m.Missing = fmt.Sprintf("the readiness probe counts gaps but the threshold is in %s", t.Condition.Unit)
 		return m
 	}
-	m.Pass = holds(m.Value, t.Condition.Op, t.Condition.Value)
+	m.Pass = t.Condition.Holds(m.Value)
 	return m
-}
-
-func holds(v float64, op string, bound float64) bool {
-	switch op {
-	case "<":
-		return v < bound
-	case "<=":
-		return v <= bound
-	case ">":
-		return v > bound
-	case ">=":
-		return v >= bound
-	case "==":
-		return v == bound
-	case "!=":
-		return v != bound
-	}
-	return false
 }

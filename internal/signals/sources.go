@@ -110,7 +110,7 @@ func (ev *evaluator) evaluate(ctx context.Context, conds []workbook.Condition, m
 			// workbook must say what it means.
 			m.Missing = fmt.Sprintf("the signal measures %s but the threshold is in %s", m.Unit, c.Threshold.Unit)
 		}
-		m.Pass = m.Missing == "" && holds(m.Value, c.Threshold.Op, c.Threshold.Value)
+		m.Pass = m.Missing == "" && c.Threshold.Holds(m.Value)
 		out = append(out, m)
 	}
 	return out
@@ -466,22 +466,4 @@ func convert(v float64, from, to string) (float64, string) {
 		return v, to
 	}
 	return v, from
-}
-
-func holds(v float64, op string, bound float64) bool {
-	switch op {
-	case "<":
-		return v < bound
-	case "<=":
-		return v <= bound
-	case ">":
-		return v > bound
-	case ">=":
-		return v >= bound
-	case "==":
-		return v == bound
-	case "!=":
-		return v != bound
-	}
-	return false
 }

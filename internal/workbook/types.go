@@ -131,6 +131,26 @@ type Threshold struct {
 	Unit  string  `yaml:"unit" json:"unit" wb:"required" enum:"percent,ratio,ms,count,per_minute" desc:"Unit of value; percent and ratio are range-checked."`
 }
 
+// Holds reports whether value OP bound holds; an unknown op never holds
+// (validation refuses one).
+func (t Threshold) Holds(value float64) bool {
+	switch t.Op {
+	case "<":
+		return value < t.Value
+	case "<=":
+		return value <= t.Value
+	case ">":
+		return value > t.Value
+	case ">=":
+		return value >= t.Value
+	case "==":
+		return value == t.Value
+	case "!=":
+		return value != t.Value
+	}
+	return false
+}
+
 // NoGo is what a failed gate does.
 type NoGo string
 
