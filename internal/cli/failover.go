@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -178,7 +179,7 @@ func reachable(ctx context.Context, set *twilio.Set, prefer []string) (*snapshot
 	}
 	routes := region.Region(names[0])
 	for _, p := range prefer {
-		if contains(names, p) {
+		if slices.Contains(names, p) {
 			routes = region.Region(p)
 			break
 		}
@@ -193,15 +194,6 @@ func regionsOf(names []string) []region.Region {
 		out[i] = region.Region(n)
 	}
 	return out
-}
-
-func contains(ss []string, s string) bool {
-	for _, v := range ss {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func writeFile(path string, write func(w io.Writer) error) error {

@@ -9,6 +9,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -335,7 +336,7 @@ func printRemoteStatus(w io.Writer, d *server.RunDetail) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  COHORT\tKIND\tACTIONS\tSTEP\tACTIONS BY STEP\tREASON")
 	for _, c := range st.Cohorts {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%v\t%s\n", c.Name, c.Kind, c.Actions, or(string(c.Step), "pending"), c.Steps, c.Reason)
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%v\t%s\n", c.Name, c.Kind, c.Actions, cmp.Or(string(c.Step), "pending"), c.Steps, c.Reason)
 	}
 	_ = tw.Flush()
 	for _, gv := range d.Gates {
@@ -361,7 +362,7 @@ func (r *remote) control(ctx context.Context, id, verb string, body map[string]a
 	if err := r.c.do(ctx, http.MethodPost, "/v1/runs/"+url.PathEscape(id)+"/"+verb, jsonBody(body), &out); err != nil {
 		return err
 	}
-	fmt.Fprintf(r.g.stdout, "run %s: %s asked in the server (%s)\n", id, verb, or(out.State, "accepted"))
+	fmt.Fprintf(r.g.stdout, "run %s: %s asked in the server (%s)\n", id, verb, cmp.Or(out.State, "accepted"))
 	return nil
 }
 
@@ -478,7 +479,7 @@ func printCohortProgress(w io.Writer, d *server.RunDetail, seen map[string]strin
 				moved += n
 			}
 		}
-		line := fmt.Sprintf("cohort %-20s %-11s moved %d/%d", c.Name, or(string(c.Step), "pending"), moved, c.Actions)
+		line := fmt.Sprintf("cohort %-20s %-11s moved %d/%d", c.Name, cmp.Or(string(c.Step), "pending"), moved, c.Actions)
 		if c.Reason != "" {
 			line += "  " + c.Reason
 		}
@@ -512,9 +513,9 @@ func runStateExit(run store.Run, st execute.Status) error {
 	case store.RunCompleted:
 		return nil
 	case store.RunRolledBack:
-		return &ExitError{Code: ExitNoGo, Err: fmt.Errorf("run %s rolled back: %s", run.ID, or(reason, "a gate said no-go"))}
+		return &ExitError{Code: ExitNoGo, Err: fmt.Errorf("run %s rolled back: %s", run.ID, cmp.Or(reason, "a gate said no-go"))}
 	case store.RunPaused, store.RunAborted:
-		return &ExitError{Code: ExitNeedsHuman, Err: fmt.Errorf("run %s %s: %s; look at it (voicedr run status %s --server URL), then resume, roll back or abort it", run.ID, run.State, or(reason, "a human is needed"), run.ID)}
+		return &ExitError{Code: ExitNeedsHuman, Err: fmt.Errorf("run %s %s: %s; look at it (voicedr run status %s --server URL), then resume, roll back or abort it", run.ID, run.State, cmp.Or(reason, "a human is needed"), run.ID)}
 	}
 	return &ExitError{Code: ExitFailed, Err: fmt.Errorf("run %s ended %s", run.ID, run.State)}
 }

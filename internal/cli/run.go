@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -93,7 +94,7 @@ func newRunStatusCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "  COHORT\tKIND\tACTIONS\tSTEP\tACTIONS BY STEP\tREASON")
 			for _, c := range st.Cohorts {
-				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%v\t%s\n", c.Name, c.Kind, c.Actions, or(string(c.Step), "pending"), c.Steps, c.Reason)
+				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%v\t%s\n", c.Name, c.Kind, c.Actions, cmp.Or(string(c.Step), "pending"), c.Steps, c.Reason)
 			}
 			return tw.Flush()
 		},
@@ -222,11 +223,4 @@ written back as us1: Twilio cannot unset it. A run still executing elsewhere is 
 	ef.register(cmd)
 	cmd.Flags().StringVar(&cohort, "cohort", "", "roll back only this cohort")
 	return cmd
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

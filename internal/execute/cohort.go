@@ -1,6 +1,7 @@
 package execute
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -164,7 +165,7 @@ func (r *runner) cohort(ctx context.Context, c plan.Cohort) (CohortResult, strin
 		return r.commit(ctx, c, cr, nil)
 	}
 	if st, ok := r.interrupted(ctx); ok {
-		return cr, "", "", r.pausedMidCohort(st)
+		return cr, "", "", stopError{st}
 	}
 	if l := r.j.get(key); l.Step == store.StepRouted {
 		outcome, reason, err := r.prove(ctx, c, since, &cr)
@@ -193,13 +194,11 @@ func (r *runner) cohort(ctx context.Context, c plan.Cohort) (CohortResult, strin
 	}
 }
 
-// pausedMidCohort is how a pause asked during a cohort surfaces: the run
-// already holds its new state, so the engine only stops.
+// stopError is how a pause or abort asked during a cohort surfaces: the
+// run already holds its new state, so the engine only stops.
 type stopError struct{ state store.RunState }
 
 func (e stopError) Error() string { return "run " + string(e.state) }
-
-func (r *runner) pausedMidCohort(st store.RunState) error { return stopError{st} }
 
 // commit records a cohort's go and commits its actions.
 func (r *runner) commit(ctx context.Context, c plan.Cohort, cr CohortResult, res *signals.Result) (CohortResult, string, string, error) {
@@ -348,7 +347,7 @@ func (r *runner) prove(ctx context.Context, c plan.Cohort, since time.Time, cr *
 	} else {
 		cr.Proven = r.e.Now().UTC()
 	}
-	r.emit(Event{Type: "proof", Cohort: c.Name, Msg: or(reason, "proven"), Detail: proofs})
+	r.emit(Event{Type: "proof", Cohort: c.Name, Msg: cmp.Or(reason, "proven"), Detail: proofs})
 	return outcome, reason, r.j.write(ctx, "proof:"+c.Name, step, entry{Cohort: c.Name, Reason: reason, Detail: proofs})
 }
 
@@ -428,11 +427,4 @@ func (r *runner) hooks(ctx context.Context, when, cohort string) error {
 		r.emit(Event{Type: "hook", Cohort: cohort, Msg: h.Name + " " + when + " ok"})
 	}
 	return nil
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

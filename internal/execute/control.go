@@ -1,6 +1,7 @@
 package execute
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -93,7 +94,7 @@ func (e *Engine) LoadPlan(ctx context.Context, runID string) (*plan.Plan, store.
 	if err != nil {
 		return nil, run, err
 	}
-	p, err := plan.Read(bytesReader(body))
+	p, err := plan.Read(bytes.NewReader(body))
 	return p, run, err
 }
 

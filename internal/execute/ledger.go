@@ -1,7 +1,6 @@
 package execute
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -159,8 +158,6 @@ func (l last) flipped() bool {
 	}
 	return false
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // ledgerDigest is the sha256 over the run's ledger so far (each record's
 // seq, key, step and detail): an audit entry carrying it binds every

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/region"
 	"github.com/voicedr/voicedr/internal/signals"
 	"github.com/voicedr/voicedr/internal/store"
@@ -60,19 +61,44 @@ func (e *Engine) Status(ctx context.Context, runID string) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	lastStep := map[string]store.Step{}
-	detail := map[string]json.RawMessage{}
-	for _, r := range recs {
-		lastStep[r.ActionKey] = r.Step
-		if strings.HasPrefix(r.ActionKey, "gate:") || strings.HasPrefix(r.ActionKey, "cohort:") {
-			detail[r.ActionKey] = r.Detail
-		}
+	var f Fold
+	f.Add(recs)
+	return f.Status(run, p), nil
+}
+
+// Fold is a run's ledger folded record by record: the last step of every
+// key and the latest cohort and gate records. A reader following a live
+// run (the server) adds only the records after Seq instead of re-reading
+// the whole ledger.
+type Fold struct {
+	Seq     int64 // the last record folded
+	Records int
+	last    map[string]store.Step
+	detail  map[string]json.RawMessage
+}
+
+// Add folds records, which must follow Seq in order.
+func (f *Fold) Add(recs []store.ActionRecord) {
+	if f.last == nil {
+		f.last, f.detail = map[string]store.Step{}, map[string]json.RawMessage{}
 	}
-	st := &Status{Run: run, Steps: map[store.Step]int{}, Records: len(recs)}
+	for _, r := range recs {
+		f.last[r.ActionKey] = r.Step
+		if strings.HasPrefix(r.ActionKey, "gate:") || strings.HasPrefix(r.ActionKey, "cohort:") {
+			f.detail[r.ActionKey] = r.Detail
+		}
+		f.Seq = r.Seq
+	}
+	f.Records += len(recs)
+}
+
+// Status is the run's status as folded so far, for plan p.
+func (f *Fold) Status(run store.Run, p *plan.Plan) *Status {
+	st := &Status{Run: run, Steps: map[store.Step]int{}, Records: f.Records, Cohorts: []CohortStatus{}}
 	for _, c := range p.Cohorts {
-		cs := CohortStatus{Name: c.Name, Kind: c.Kind, Actions: len(c.Actions), Step: lastStep[cohortKey(c.Name)], Steps: map[store.Step]int{}}
+		cs := CohortStatus{Name: c.Name, Kind: c.Kind, Actions: len(c.Actions), Step: f.last[cohortKey(c.Name)], Steps: map[store.Step]int{}}
 		for _, a := range c.Actions {
-			s := lastStep[a.Key]
+			s := f.last[a.Key]
 			if s == "" {
 				s = "pending"
 			}
@@ -80,13 +106,13 @@ func (e *Engine) Status(ctx context.Context, runID string) (*Status, error) {
 			st.Steps[s]++
 		}
 		var e entry
-		if json.Unmarshal(detail[cohortKey(c.Name)], &e) == nil {
+		if json.Unmarshal(f.detail[cohortKey(c.Name)], &e) == nil {
 			cs.Reason = e.Reason
 			if b, err := json.Marshal(e.Detail); err == nil && e.Detail != nil && cs.Step == store.StepCommitted {
 				cs.Gate = b
 			}
 		}
-		if g, ok := detail["gate:"+c.Name]; ok {
+		if g, ok := f.detail["gate:"+c.Name]; ok {
 			var ge entry
 			if json.Unmarshal(g, &ge) == nil && ge.Detail != nil {
 				cs.Gate, _ = json.Marshal(ge.Detail)
@@ -94,5 +120,5 @@ func (e *Engine) Status(ctx context.Context, runID string) (*Status, error) {
 		}
 		st.Cohorts = append(st.Cohorts, cs)
 	}
-	return st, nil
+	return st
 }

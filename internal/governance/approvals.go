@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -233,7 +234,7 @@ func (a *Approvals) Check(ctx context.Context, p *plan.Plan) (Status, error) {
 		st.Counted = vetoes
 		names := make([]string, len(vetoes))
 		for i, v := range vetoes {
-			names[i] = fmt.Sprintf("%s (%s): %s", v.Person, v.Role, or(v.Reason, "no reason given"))
+			names[i] = fmt.Sprintf("%s (%s): %s", v.Person, v.Role, cmp.Or(v.Reason, "no reason given"))
 		}
 		st.Reason = "rejected by " + strings.Join(names, "; ") + "; make a new plan, or have the rejecter approve this one"
 		return st, nil
@@ -357,13 +358,6 @@ func short(d string) string {
 		return d[:12]
 	}
 	return d
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // Approver plugs the policy into the failover engine: Approve returns nil

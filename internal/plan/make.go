@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -72,7 +73,7 @@ func Make(in Input) (*Plan, error) {
 		RoutesWrite: routesWrite(in.Workbook, to),
 		Execution:   execution(in.Workbook.Execution, in.Snapshot, sc),
 		Webhooks:    webhooks(in.Workbook, to),
-		Approval:    or(in.Workbook.Governance.Approval.Policy, "none"),
+		Approval:    cmp.Or(in.Workbook.Governance.Approval.Policy, "none"),
 		Accepted:    slices.Clone(in.Accept),
 	}
 	if p.SnapshotAge < 0 {
@@ -119,7 +120,7 @@ func (p *Plan) cohorts(in Input, sc *readiness.Scope, gates map[string]*workbook
 	}
 	taken := map[string]bool{}
 	for _, wc := range wcs {
-		c := Cohort{Name: wc.Name, Kind: KindNumber, Gate: gates[wc.Gate], NoGo: or(string(wc.NoGo), NoGoPause)}
+		c := Cohort{Name: wc.Name, Kind: KindNumber, Gate: gates[wc.Gate], NoGo: cmp.Or(string(wc.NoGo), NoGoPause)}
 		var picked []snapshot.Number
 		var rest []snapshot.Number
 		for _, n := range numbers {
@@ -350,11 +351,4 @@ func usedSignals(ss []workbook.Signal, cs []Cohort) []workbook.Signal {
 		}
 	}
 	return out
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -17,7 +18,7 @@ func (p *Plan) WriteSummary(w io.Writer) error {
 	fmt.Fprintf(&b, "  observed         %s, %s snapshot, %s old\n", p.Observed.TakenAt.Format(time.RFC3339), p.SnapshotSource, time.Duration(p.SnapshotAge))
 	fmt.Fprintf(&b, "  routing writes   via %s (in this order), at most %g/s\n", strings.Join(p.RoutesWrite, ", "), p.Execution.RoutingRate)
 	fmt.Fprintf(&b, "  proof            %d number(s) per cohort, wait up to %s, test calls from %s\n",
-		p.Execution.ProofSample, time.Duration(p.Execution.ProofWait), or(p.Execution.CallerID, "(none: live traffic only)"))
+		p.Execution.ProofSample, time.Duration(p.Execution.ProofWait), cmp.Or(p.Execution.CallerID, "(none: live traffic only)"))
 	fmt.Fprintf(&b, "  approval policy  %s\n", p.Approval)
 	if p.Already > 0 {
 		fmt.Fprintf(&b, "  already in %s   %d (nothing to do)\n", p.To, p.Already)

@@ -1,6 +1,7 @@
 package readiness
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -90,7 +91,7 @@ func (c *checker) checkApps(sb *workbook.RegionProfile, apps []string) {
 		switch {
 		case sa == nil:
 			c.gap(GapAppMissing, SeverityError, sr, name, "TwiML App "+name+" exists in "+string(c.p.Region)+" but not in "+sr,
-				base+".json FriendlyName="+name+" VoiceUrl="+c.standbyURL(sb, pa.VoiceURL)+" VoiceMethod="+or(pa.VoiceMethod, "POST")+
+				base+".json FriendlyName="+name+" VoiceUrl="+c.standbyURL(sb, pa.VoiceURL)+" VoiceMethod="+cmp.Or(pa.VoiceMethod, "POST")+
 					optParam(" VoiceFallbackUrl=", c.standbyURL(sb, pa.VoiceFallbackURL))+
 					optParam(" StatusCallback=", c.standbyURL(sb, pa.StatusCallback)))
 		case sa.VoiceURL == "":
@@ -148,7 +149,7 @@ func (c *checker) checkTrunks(sb *workbook.RegionProfile, trunks []string) {
 		if pt != nil && pt.DisasterRecoveryURL != "" && st.DisasterRecoveryURL == "" {
 			failed = true
 			c.gap(GapTrunkNoDRURL, SeverityWarning, sr, d, "trunk "+d+" has a disaster_recovery_url in "+string(c.p.Region)+", not in "+sr,
-				base+"/"+st.SID+" DisasterRecoveryUrl="+pt.DisasterRecoveryURL+" DisasterRecoveryMethod="+or(pt.DisasterRecoveryMethod, "POST"))
+				base+"/"+st.SID+" DisasterRecoveryUrl="+pt.DisasterRecoveryURL+" DisasterRecoveryMethod="+cmp.Or(pt.DisasterRecoveryMethod, "POST"))
 		}
 		if pt != nil && c.checkTrunkLists(sb, pt, st, base) {
 			failed = true
@@ -253,13 +254,6 @@ func optParam(name, v string) string {
 		return ""
 	}
 	return name + v
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 func appRef(s *snapshot.Snapshot, r, name string) string {

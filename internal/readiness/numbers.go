@@ -1,6 +1,7 @@
 package readiness
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/voicedr/voicedr/internal/posture"
@@ -55,7 +56,7 @@ func (c *checker) checkNumbers(sb *workbook.RegionProfile) {
 					fb.Evidence = append(fb.Evidence, ref)
 					c.gap(GapStandbyNoFallback, SeverityWarning, sr, n.PhoneNumber, "primary has a fallback URL, the standby record does not",
 						"POST https://"+host("api", sb)+"/2010-04-01/Accounts/"+c.accountSID()+"/IncomingPhoneNumbers/"+numberSID(rec, sr, n)+
-							".json VoiceFallbackUrl="+c.standbyURL(sb, hp.FallbackURL)+" VoiceFallbackMethod="+or(sb.App.FallbackMethod, "POST"))
+							".json VoiceFallbackUrl="+c.standbyURL(sb, hp.FallbackURL)+" VoiceFallbackMethod="+cmp.Or(sb.App.FallbackMethod, "POST"))
 				}
 			}
 			continue
@@ -110,7 +111,7 @@ func (c *checker) numberFix(sb *workbook.RegionProfile, n snapshot.Number, rec *
 		}
 		return fix + " TrunkSid=" + sid
 	}
-	return fix + " VoiceUrl=" + c.standbyURL(sb, hp.VoiceURL) + " VoiceMethod=" + or(sb.App.VoiceMethod, "POST") +
+	return fix + " VoiceUrl=" + c.standbyURL(sb, hp.VoiceURL) + " VoiceMethod=" + cmp.Or(sb.App.VoiceMethod, "POST") +
 		optParam(" VoiceFallbackUrl=", c.standbyURL(sb, hp.FallbackURL)) +
 		optParam(" StatusCallback=", c.standbyURL(sb, hp.StatusCallback))
 }

@@ -34,13 +34,11 @@ type runView struct {
 	refreshing bool
 	load       sync.Mutex // one synchronous computation at a time
 
-	// The ledger folded so far: refresh reads only records after seq, so
-	// polling a 10,000-number run does not re-read 40,000 records a second.
-	seq      int64
-	last     map[string]store.Step
-	gateRecs map[string]store.ActionRecord // latest gate:/cohort: records
-	nrecs    int
-	fold     sync.Mutex // one fold of the ledger at a time
+	// The ledger folded so far: refresh reads only records after its Seq,
+	// so polling a 10,000-number run does not re-read 40,000 records a
+	// second.
+	ledger execute.Fold
+	fold   sync.Mutex // one fold of the ledger at a time
 }
 
 func (v *runView) add(ev execute.Event) {
@@ -208,64 +206,21 @@ func (s *Server) refresh(ctx context.Context, id string, v *runView) (*RunDetail
 	}
 	v.fold.Lock()
 	defer v.fold.Unlock()
-	recs, err := s.st.ActionsAfter(ctx, id, v.seq)
+	recs, err := s.st.ActionsAfter(ctx, id, v.ledger.Seq)
 	if err != nil {
 		return nil, err
 	}
-	type rec struct {
-		Reason string          `json:"reason"`
-		Detail json.RawMessage `json:"detail"`
-	}
-	if v.last == nil {
-		v.last, v.gateRecs = map[string]store.Step{}, map[string]store.ActionRecord{}
-	}
-	for _, r := range recs {
-		v.last[r.ActionKey] = r.Step
-		if strings.HasPrefix(r.ActionKey, "gate:") || strings.HasPrefix(r.ActionKey, "cohort:") {
-			v.gateRecs[r.ActionKey] = r
-		}
-		v.seq = r.Seq
-	}
-	v.nrecs += len(recs)
-	last, detail := v.last, v.gateRecs
-	st := execute.Status{Run: run, Steps: map[store.Step]int{}, Records: v.nrecs, Cohorts: []execute.CohortStatus{}}
+	v.ledger.Add(recs)
+	st := v.ledger.Status(run, p)
 	sum := PlanSummary{Flow: p.Flow, Kind: p.Kind, From: p.From, To: p.To, Digest: p.Digest, Cohorts: []CohortSummary{}}
 	gates := []GateView{}
-	for _, c := range p.Cohorts {
+	for i, c := range p.Cohorts {
 		sum.Cohorts = append(sum.Cohorts, CohortSummary{Name: c.Name, Kind: c.Kind, Actions: len(c.Actions)})
-		cs := execute.CohortStatus{Name: c.Name, Kind: c.Kind, Actions: len(c.Actions), Step: last["cohort:"+c.Name], Steps: map[store.Step]int{}}
-		for _, a := range c.Actions {
-			step := last[a.Key]
-			if step == "" {
-				step = "pending"
-			}
-			cs.Steps[step]++
-			st.Steps[step]++
-		}
-		var result *signals.Result
-		if r, ok := detail["cohort:"+c.Name]; ok {
-			var e rec
-			if json.Unmarshal(r.Detail, &e) == nil {
-				cs.Reason = e.Reason
-				if cs.Step == store.StepCommitted && len(e.Detail) > 0 && string(e.Detail) != "null" {
-					cs.Gate = e.Detail
-					result = parseResult(e.Detail)
-				}
-			}
-		}
-		if r, ok := detail["gate:"+c.Name]; ok {
-			var e rec
-			if json.Unmarshal(r.Detail, &e) == nil && len(e.Detail) > 0 && string(e.Detail) != "null" {
-				cs.Gate = e.Detail
-				result = parseResult(e.Detail)
-			}
-		}
-		st.Cohorts = append(st.Cohorts, cs)
 		if c.Gate != nil {
-			gates = append(gates, gateView(c, result))
+			gates = append(gates, gateView(c, parseResult(st.Cohorts[i].Gate)))
 		}
 	}
-	d := &RunDetail{Run: run, Status: st, Plan: sum, Gates: gates}
+	d := &RunDetail{Run: run, Status: *st, Plan: sum, Gates: gates}
 	v.mu.Lock()
 	if v.detail == nil || !at.Before(v.at) {
 		v.detail, v.at = d, at

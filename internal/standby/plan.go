@@ -12,6 +12,7 @@
 package standby
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/voicedr/voicedr/internal/readiness"
 	"time"
@@ -227,18 +228,11 @@ func (pl *planner) standbyURL(sb *workbook.RegionProfile, u string) string {
 	return u
 }
 
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
 // ifSet returns method only when its URL is set, so a plan never sends a
 // method for a URL it does not set.
 func ifSet(url, method string) string {
 	if url == "" {
 		return ""
 	}
-	return or(method, "POST")
+	return cmp.Or(method, "POST")
 }

@@ -1,6 +1,7 @@
 package standby
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -85,7 +86,7 @@ func (pl *planner) trunk(sb *workbook.RegionProfile, d string) {
 			DisasterRecoveryMethod: ifSet(pt.DisasterRecoveryURL, pt.DisasterRecoveryMethod)}
 		pl.add(Action{Key: key, Op: OpCreate, Kind: KindTrunk, Region: sr, Trunk: spec, Summary: "trunk " + d})
 	case st.DisasterRecoveryURL == "" && pt.DisasterRecoveryURL != "":
-		spec := &TrunkSpec{DomainName: d, DisasterRecoveryURL: pt.DisasterRecoveryURL, DisasterRecoveryMethod: or(pt.DisasterRecoveryMethod, "POST")}
+		spec := &TrunkSpec{DomainName: d, DisasterRecoveryURL: pt.DisasterRecoveryURL, DisasterRecoveryMethod: cmp.Or(pt.DisasterRecoveryMethod, "POST")}
 		pl.add(Action{Key: key, Op: OpUpdate, Kind: KindTrunk, Region: sr, Trunk: spec,
 			Summary: "trunk " + d + ": set disaster_recovery_url " + pt.DisasterRecoveryURL})
 	}
@@ -173,9 +174,9 @@ func (pl *planner) numbersOf(sb *workbook.RegionProfile) {
 			default:
 				prec := n.Records[pr]
 				spec.VoiceURL = pl.standbyURL(sb, hp.VoiceURL)
-				spec.VoiceMethod = ifSet(spec.VoiceURL, or(sb.App.VoiceMethod, prec.VoiceMethod))
+				spec.VoiceMethod = ifSet(spec.VoiceURL, cmp.Or(sb.App.VoiceMethod, prec.VoiceMethod))
 				spec.VoiceFallbackURL = pl.standbyURL(sb, hp.FallbackURL)
-				spec.VoiceFallbackMethod = ifSet(spec.VoiceFallbackURL, or(sb.App.FallbackMethod, prec.VoiceFallbackMethod))
+				spec.VoiceFallbackMethod = ifSet(spec.VoiceFallbackURL, cmp.Or(sb.App.FallbackMethod, prec.VoiceFallbackMethod))
 				spec.StatusCallback = pl.standbyURL(sb, hp.StatusCallback)
 				spec.StatusCallbackMethod = ifSet(spec.StatusCallback, prec.StatusCallbackMethod)
 				spec.ClearApp = rec != nil && rec.VoiceApplicationSID != ""
@@ -187,12 +188,12 @@ func (pl *planner) numbersOf(sb *workbook.RegionProfile) {
 			var set []string
 			if hp.FallbackURL != "" && hs.FallbackURL == "" {
 				spec.VoiceFallbackURL = pl.standbyURL(sb, hp.FallbackURL)
-				spec.VoiceFallbackMethod = or(sb.App.FallbackMethod, or(n.Records[pr].VoiceFallbackMethod, "POST"))
+				spec.VoiceFallbackMethod = cmp.Or(sb.App.FallbackMethod, cmp.Or(n.Records[pr].VoiceFallbackMethod, "POST"))
 				set = append(set, "fallback URL "+spec.VoiceFallbackURL)
 			}
 			if hp.StatusCallback != "" && hs.StatusCallback == "" {
 				spec.StatusCallback = pl.standbyURL(sb, hp.StatusCallback)
-				spec.StatusCallbackMethod = or(n.Records[pr].StatusCallbackMethod, "POST")
+				spec.StatusCallbackMethod = cmp.Or(n.Records[pr].StatusCallbackMethod, "POST")
 				set = append(set, "status callback "+spec.StatusCallback)
 			}
 			summary = strings.Join(set, ", ")
