@@ -110,7 +110,7 @@ triggers:
 		deadline := time.Now().Add(limit)
 		for !ok() {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s never happened within %s\nserver log:\n%s", what, limit, lastBytes(logs.String(), 4000))
+				t.Fatalf("%s never happened within %s\nserver log:\n%s", what, limit, tail(logs.String(), 4000))
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
@@ -241,11 +241,4 @@ triggers:
 	if !headed {
 		t.Errorf("no notification carried the audit head: %v", received)
 	}
-}
-
-func lastBytes(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
