@@ -211,6 +211,19 @@ type Store interface {
 	// ListDecisions returns up to limit decisions, newest OpenedAt first.
 	ListDecisions(ctx context.Context, limit int) ([]Decision, error)
 
+	// SaveDrill creates or replaces a drill record by ID.
+	SaveDrill(ctx context.Context, d Drill) error
+	// GetDrill returns one drill.
+	GetDrill(ctx context.Context, id string) (Drill, error)
+	// ListDrills returns up to limit drills of a flow ("" for every flow),
+	// newest StartedAt first (limit <= 0: all).
+	ListDrills(ctx context.Context, flow string, limit int) ([]Drill, error)
+	// SaveActionItem creates or replaces a post-drill action item by ID.
+	SaveActionItem(ctx context.Context, a ActionItem) error
+	// ActionItems returns action items oldest first; only those not closed
+	// when openOnly.
+	ActionItems(ctx context.Context, openOnly bool) ([]ActionItem, error)
+
 	// PutToken stores (or replaces, by ID) a person's API token hash.
 	PutToken(ctx context.Context, t Token) error
 	// TokenByHash finds the token with that hash (ErrNotFound if none).
@@ -263,6 +276,35 @@ type Decision struct {
 	OpenedAt  time.Time       `json:"opened_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
 	Body      json.RawMessage `json:"body"`
+}
+
+// Drill is one rehearsal: what was run and how it ended; Report holds the
+// drill report's JSON (package report owns its shape) and Dir where its
+// rendered files and its own run database live.
+type Drill struct {
+	ID        string          `json:"id"`
+	Flow      string          `json:"flow"`
+	Name      string          `json:"name,omitempty"` // the workbook's drills[] entry, when scheduled
+	Kind      string          `json:"kind"`           // tabletop or live
+	Scenario  string          `json:"scenario"`
+	Outcome   string          `json:"outcome"` // running until it ends
+	StartedAt time.Time       `json:"started_at"`
+	EndedAt   time.Time       `json:"ended_at"`
+	Dir       string          `json:"dir,omitempty"`
+	Report    json.RawMessage `json:"report,omitempty"`
+}
+
+// ActionItem is a follow-up a drill found, tracked until closed.
+type ActionItem struct {
+	ID        string    `json:"id"`
+	DrillID   string    `json:"drill_id"`
+	Flow      string    `json:"flow"`
+	Title     string    `json:"title"`
+	Owner     string    `json:"owner"`
+	CreatedAt time.Time `json:"created_at"`
+	ClosedAt  time.Time `json:"closed_at"` // zero while open
+	ClosedBy  string    `json:"closed_by,omitempty"`
+	Note      string    `json:"note,omitempty"`
 }
 
 // Token is a person's API token, stored as a hash only.

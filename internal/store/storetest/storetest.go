@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("governance", func(t *testing.T) { runGovernance(t, newStore) })
 	t.Run("batches", func(t *testing.T) { runBatches(t, newStore) })
 	t.Run("decisions", func(t *testing.T) { runDecisions(t, newStore) })
+	t.Run("drills", func(t *testing.T) { runDrills(t, newStore) })
 }
 
 // fresh builds a store and its clock for one subtest.
