@@ -39,6 +39,12 @@ type Input struct {
 	Now    time.Time
 	// Accept names readiness gaps to accept, by kind or by resource.
 	Accept []string
+	// Only, when set, keeps only the named cohorts in the plan (a live
+	// drill moves its drill cohort and nothing else); cohorts are still
+	// assigned from the whole flow, so a number lands in the same cohort
+	// as in a full plan. Trunk and SIP-domain cohorts are kept only when
+	// named ("trunk:DOMAIN").
+	Only []string
 }
 
 // Make computes the plan. When the target lacks what the flow needs it
@@ -90,6 +96,11 @@ func Make(in Input) (*Plan, error) {
 	}
 	if err := p.cohorts(in, sc, gates); err != nil {
 		return nil, err
+	}
+	if len(in.Only) > 0 {
+		if err := p.keepOnly(in.Only); err != nil {
+			return nil, err
+		}
 	}
 	p.Signals = usedSignals(in.Workbook.Signals, p.Cohorts)
 	blocking := p.gaps(in, sc, to)
@@ -192,6 +203,21 @@ func (p *Plan) cohorts(in Input, sc *readiness.Scope, gates map[string]*workbook
 			})
 		}
 	}
+	return nil
+}
+
+// keepOnly drops every cohort not named, refusing a name that is not a
+// cohort of the flow (a typo must not silently make an empty drill).
+func (p *Plan) keepOnly(names []string) error {
+	var kept []Cohort
+	for _, name := range names {
+		i := slices.IndexFunc(p.Cohorts, func(c Cohort) bool { return c.Name == name })
+		if i < 0 {
+			return fmt.Errorf("flow %s: no cohort %q with anything to move to %s; name a cohort of the flow that is not already there", p.Flow, name, p.To)
+		}
+		kept = append(kept, p.Cohorts[i])
+	}
+	p.Cohorts = kept
 	return nil
 }
 

@@ -256,3 +256,25 @@ func TestFailbackMovesBackWhatIsInTheStandby(t *testing.T) {
 		t.Errorf("failover of a moved flow: %d actions, %d already there; want only the trunk and %d already", got, fo.Already, len(support))
 	}
 }
+
+// TestOnlyKeepsTheDrillCohort: a live drill's plan moves its drill cohort
+// alone, the same number a full plan would put there, and a cohort name
+// that is not in the flow is refused rather than making an empty drill.
+func TestOnlyKeepsTheDrillCohort(t *testing.T) {
+	s, support := account(t, 1)
+	wb := book(t, support[5], nil)
+	p, err := plan.Make(plan.Input{Snapshot: s, Workbook: wb, Flow: "support", Kind: plan.Failover, Now: now, Only: []string{"drill"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Cohorts) != 1 || p.Cohorts[0].Name != "drill" || len(p.Actions()) != 1 || p.Actions()[0].Target != support[5] {
+		t.Fatalf("cohorts %+v; want the drill cohort moving %s alone", p.Cohorts, support[5])
+	}
+	if full := make1(t, s, wb, plan.Failover); full.Digest == p.Digest {
+		t.Error("the drill plan has the full plan's digest; approvals of one must not count for the other")
+	}
+	_, err = plan.Make(plan.Input{Snapshot: s, Workbook: wb, Flow: "support", Kind: plan.Failover, Now: now, Only: []string{"drlil"}})
+	if err == nil || !strings.Contains(err.Error(), `"drlil"`) {
+		t.Errorf("unknown cohort: got %v; want an error naming it", err)
+	}
+}
