@@ -15,10 +15,10 @@
 //     or one that died before ending, proves nothing yet.
 //   - Next is Last plus the cadence: weekly is 7 days; monthly, quarterly,
 //     semiannual and annual are 1, 3, 6 and 12 calendar months. A month
-//     later than a day the next month lacks is that month's last day (Jan 31
-//   - 1 month is Feb 28 or 29), not time.AddDate's normalised date in the
-//     month after (Mar 2 or 3), which would silently stretch a monthly
-//     cadence by days and let a drill slip a whole month's boundary.
+//     later than a day the next month lacks is that month's last day (a
+//     month after Jan 31 is Feb 28 or 29), not time.AddDate's normalised
+//     date in the month after (Mar 2 or 3), which would silently stretch a
+//     monthly cadence by days and let a drill slip past a month's end.
 //   - A drill is due, and overdue, from Next on: the cadence is the deadline
 //     and there is no grace period, so readiness and reminders agree.
 //   - A drill never run is due now and overdue (Never): an unrehearsed
