@@ -120,6 +120,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Jitter returns a number in [0, 1) for backoff; default math/rand/v2.
 	Jitter func() float64
+	// DialContext, when set, opens every connection (a tabletop drill's
+	// guard allows loopback only); default a net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func (o *Options) setDefaults() {
@@ -199,6 +202,9 @@ func NewPool(opts Options) (*Pool, error) {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+	}
+	if opts.DialContext != nil {
+		p.base.DialContext = opts.DialContext
 	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
