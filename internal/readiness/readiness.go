@@ -37,6 +37,7 @@ const (
 	GapAppNoVoiceURL       = "app_no_voice_url"                // standby app exists but would answer nothing
 	GapAttestationExpired  = "attestation_expired"
 	GapRegionNotInSnapshot = "region_not_in_snapshot" // the standby was never read: nothing can be proven
+	GapDrillOverdue        = "drill_overdue"          // a workbook drill is past its cadence
 )
 
 // Severities. Only errors make a flow not ready: a warning degrades the
@@ -101,6 +102,12 @@ type Report struct {
 type Options struct {
 	// Now is the clock attestations expire against; default time.Now.
 	Now func() time.Time
+	// DrillsChecked says the caller judged the flow's drill history (package
+	// schedule, from the state database): the checklist then has a drill
+	// line, and each OverdueDrills entry of the flow is a warning gap.
+	// Without a history nothing is said about drills: silence is not a pass.
+	DrillsChecked bool
+	OverdueDrills []OverdueDrill
 }
 
 // Errors reports the number of gaps of severity error.
@@ -135,6 +142,9 @@ func Check(s *snapshot.Snapshot, wb *workbook.Workbook, flow string, opts Option
 		c.standby(sb)
 	}
 	c.attestations()
+	if opts.DrillsChecked {
+		c.drills(opts.OverdueDrills)
+	}
 	sort.SliceStable(c.rep.Gaps, func(i, j int) bool {
 		a, b := c.rep.Gaps[i], c.rep.Gaps[j]
 		if a.Kind != b.Kind {
