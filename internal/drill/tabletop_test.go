@@ -49,7 +49,9 @@ func runTabletop(t *testing.T, snap *snapshot.Snapshot, scenario string) *drill.
 	t.Cleanup(func() { st.Close() })
 	tt := &drill.Tabletop{Workbook: exampleWorkbook(t), Flow: "support", Scenario: sc, ScenarioText: text,
 		Snapshot: snap, Store: st, Dir: dir, Warmup: 2 * time.Second,
-		Progress: func(ev report.Event) { t.Logf("%s %-16s %-8s %s %s", ev.At.Format("15:04:05.000"), ev.Kind, ev.Cohort, ev.Actor, ev.Text) }}
+		Progress: func(ev report.Event) {
+			t.Logf("%s %-16s %-8s %s %s", ev.At.Format("15:04:05.000"), ev.Kind, ev.Cohort, ev.Actor, ev.Text)
+		}}
 	out, err := tt.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
