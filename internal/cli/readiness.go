@@ -31,7 +31,8 @@ func newReadinessCmd(g *globals) *cobra.Command {
 		Long: `Readiness follows one workbook flow through its standby region: each number's standby record and
 effective handler against the primary's, the TwiML Apps (by friendly name), trunks (by domain_name,
 with enabled origination URLs, a disaster-recovery URL and the numbers joined), fallback URLs and
-SIP domains the flow relies on, and the workbook's attestations. Every gap comes with the exact
+SIP domains the flow relies on, the workbook's attestations, and (when --db holds the drill
+history) the flow's drills against their cadence. Every gap comes with the exact
 API change that closes it. --out writes the readiness package (checklist, gaps, resource map,
 the snapshot as evidence, a sha256 manifest). Exit 0 ready, 3 not ready (gaps of severity error).`,
 		Args: cobra.NoArgs,
@@ -62,7 +63,14 @@ the snapshot as evidence, a sha256 manifest). Exit 0 ready, 3 not ready (gaps of
 			if err != nil {
 				return err
 			}
-			rep, err := readiness.Check(s, wb, flow, readiness.Options{})
+			// Drills past their cadence are gaps too, when the state
+			// database holds a drill history to judge.
+			opts := readiness.Options{}
+			opts.OverdueDrills, opts.DrillsChecked, err = drillReadiness(cmd.Context(), dbPath, wb, flow, time.Now())
+			if err != nil {
+				return err
+			}
+			rep, err := readiness.Check(s, wb, flow, opts)
 			if err != nil {
 				// A flow or region the workbook lacks is the caller's input.
 				return &ExitError{Code: ExitUsage, Err: err}

@@ -99,6 +99,12 @@ func TestReadinessCommandReadsTheAccount(t *testing.T) {
 	}
 	got := rep.GapCounts()
 	delete(got, readiness.GapAttestationExpired) // the example's attestations age with the real clock
+	// The example's monthly contact-center tabletop has never run in this
+	// fresh database: --db makes it an overdue-drill warning.
+	if got[readiness.GapDrillOverdue] != 1 {
+		t.Errorf("drill_overdue gaps = %d, want 1 (contact-center-tabletop never ran)", got[readiness.GapDrillOverdue])
+	}
+	delete(got, readiness.GapDrillOverdue)
 	if st, err := os.Stat(db); err != nil || st.Size() == 0 {
 		t.Errorf("readiness kept no snapshot in %s: %v", db, err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/notify"
 	"github.com/voicedr/voicedr/internal/plan"
+	"github.com/voicedr/voicedr/internal/schedule"
 	"github.com/voicedr/voicedr/internal/server"
 	"github.com/voicedr/voicedr/internal/signals"
 	"github.com/voicedr/voicedr/internal/signing"
@@ -41,7 +42,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		leaseTTL, drain        time.Duration
 		workers                int
 		keyPath                string
-		evalEvery              time.Duration
+		evalEvery, drillEvery  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -51,7 +52,8 @@ func newServeCmd(g *globals) *cobra.Command {
 need none. Runs applied through the API execute inside the server; one the database shows as
 running when the server starts (it was stopped or died mid-run) is resumed from its ledger.
 SIGINT or SIGTERM stops it gracefully: requests drain, runs stop at their next ledger write and
-resume on the next start.`,
+resume on the next start. The workbook's drills keep their cadence: due tabletop drills run in
+the process, and due live drills are announced to the notification targets (event drill.due).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -136,6 +138,14 @@ resume on the next start.`,
 					}
 				})
 			}
+			if len(wb.Drills) > 0 {
+				drills := newDrillScheduler(ctx, g, wb, db, notifier, log, drillEvery)
+				wg.Go(func() {
+					if err := drills.Run(ctx); err != nil && ctx.Err() == nil {
+						g.logger.Error("drill scheduler stopped", "err", err)
+					}
+				})
+			}
 			serveErr := make(chan error, 1)
 			go func() { serveErr <- hs.Serve(ln) }()
 			select {
@@ -169,6 +179,7 @@ resume on the next start.`,
 	f.IntVar(&workers, "workers", 64, "routing writes in flight per run (the shared --rate and --max-in-flight still apply)")
 	f.StringVar(&keyPath, "signing-key", signing.PrivateFile, signingKeyHelp)
 	f.DurationVar(&evalEvery, "trigger-interval", 30*time.Second, "how often the workbook's triggers are evaluated")
+	f.DurationVar(&drillEvery, "drill-interval", schedule.DefaultInterval, "how often the workbook's drill cadence is checked: due tabletop drills run, due live drills are reminded of")
 	f.DurationVar(&drain, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
 	return cmd
 }
