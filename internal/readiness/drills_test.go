@@ -1,6 +1,10 @@
 package readiness_test
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +82,47 @@ func drillItem(rep *readiness.Report) readiness.Item {
 		}
 	}
 	return readiness.Item{}
+}
+
+// TestOverdueDrillInPackage: the drill line and its gap reach the
+// readiness package an auditor reads (checklist.md, gaps.json), and the
+// package still verifies.
+func TestOverdueDrillInPackage(t *testing.T) {
+	wb := caseWorkbook()
+	wb.Drills = []workbook.Drill{{Name: "f-tabletop", Flow: "f", Kind: "tabletop", Cadence: "monthly"}}
+	o := opts()
+	o.DrillsChecked = true
+	o.OverdueDrills = []readiness.OverdueDrill{{Name: "f-tabletop", Kind: "tabletop", Cadence: "monthly", Due: now}}
+	rep, err := readiness.Check(readySnapshot(), wb, "f", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "pkg")
+	if err := rep.WritePackage(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := readiness.VerifyPackage(dir); err != nil {
+		t.Error(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "checklist.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Drills of the flow are run on their workbook cadence", "drill:f-tabletop",
+		"voicedr drill --flow f --kind tabletop --scenario primary-voice-down"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("checklist.md lacks %q:\n%s", want, md)
+		}
+	}
+	var gaps struct{ Gaps []readiness.Gap }
+	b, err := os.ReadFile(filepath.Join(dir, "gaps.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &gaps); err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps.Gaps) != 1 || gaps.Gaps[0].Kind != readiness.GapDrillOverdue {
+		t.Errorf("gaps.json = %+v, want the one overdue drill", gaps.Gaps)
+	}
 }
