@@ -204,17 +204,26 @@ func TestDemoRunsOnEmbeddedDefaults(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, stderr)
 	}
-	// The move ends with every flow number in ie1: calls placed after it
-	// are all answered, and the report says so from the emulator's ledger.
+	// The drill's move ends with every flow number in ie1: calls placed
+	// after it are all answered, and the report says so from the
+	// emulator's ledger.
 	after := regexp.MustCompile(`after the move +(\d+) placed, +(\d+) lost`).FindStringSubmatch(out)
-	if after == nil || after[2] != "0" {
-		t.Errorf("demo lost calls after the move (%v):\n%s", after, out)
+	if after == nil || after[1] == "0" || after[2] != "0" {
+		t.Errorf("demo lost calls after the move, or placed none (%v):\n%s", after, out)
 	}
 	for _, want := range []string{"us1    up", "ie1    up", "au1    up", "200", "Inbound routing", "standby gaps",
-		"readiness now: ready true, 0 gaps", "completed", "cohort_committed  rest", "answered-in-standby"} {
+		"readiness now: ready true, 0 gaps", "trigger us1-volume-drop fired", "approved (business_owner",
+		"cohort_committed   rest", "validated", "completed (scenario expects completed)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+	m := regexp.MustCompile(`Report: (\S+report\.html)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo prints no report path:\n%s", out)
+	}
+	if b, err := os.ReadFile(m[1]); err != nil || !strings.Contains(string(b), "<svg") {
+		t.Errorf("report %s: %v; want a self-contained HTML report with charts", m[1], err)
 	}
 }
 

@@ -43,16 +43,24 @@ func (d *localApps) beforeSeed(emu *twilioemu.Emulator, s *snapshot.Snapshot) er
 		d.apps[string(r)], d.servers = app, append(d.servers, srv)
 		base[string(r)] = "http://" + ln.Addr().String()
 	}
-	s.RewriteWebhooks(func(r, u string) string {
-		switch {
-		case strings.Contains(u, "fallback"):
-			return base[r] + "/fallback"
-		case strings.Contains(u, "status"):
-			return base[r] + "/status"
-		}
-		return base[r] + "/voice"
-	})
+	s.RewriteWebhooks(d.rewrite)
 	return nil
+}
+
+// rewrite maps a customer webhook URL of region r to the region's sample
+// app: the demo applies it to the seed and to its workbook alike, so the
+// two agree as a customer's account and workbook do.
+func (d *localApps) rewrite(r, u string) string {
+	if u == "" {
+		return ""
+	}
+	switch {
+	case strings.Contains(u, "fallback"):
+		return d.base[r] + "/fallback"
+	case strings.Contains(u, "status"):
+		return d.base[r] + "/status"
+	}
+	return d.base[r] + "/voice"
 }
 
 func (d *localApps) close() {

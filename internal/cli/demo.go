@@ -62,7 +62,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdout, "\nThe generator planted %d standby gaps (%s → %s) for readiness to find.\n",
 					len(re.gaps.Gaps), re.gaps.Primary, re.gaps.Standby)
 			}
-			if err := demoFailover(ctx, g.stdout, filepath.Dir(c.envOut), set, re.emu, &apps); err != nil {
+			if err := demoDrill(ctx, g.stdout, filepath.Dir(c.envOut), set, &apps); err != nil {
 				return err
 			}
 			if !serve {

@@ -98,7 +98,7 @@ to rehearse against.`,
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newVersionCmd(g), newEmulatorCmd(g), newDemoCmd(g), newProbeCmd(g), newSampleAppCmd(g), newPostureCmd(g), newValidateCmd(g), newSchemaCmd(g), newReadinessCmd(g), newInitCmd(g), newStandbyCmd(g),
 		newPlanCmd(g), newApplyCmd(g), newRunCmd(g), newApproveCmd(g), newTokenCmd(g),
-		newAuditCmd(g), newEvidenceCmd(g), newServeCmd(g))
+		newAuditCmd(g), newEvidenceCmd(g), newServeCmd(g), newDrillCmd(g))
 	return root
 }
 

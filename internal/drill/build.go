@@ -2,17 +2,15 @@ package drill
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
+	"github.com/voicedr/voicedr/internal/evidence"
 	"github.com/voicedr/voicedr/internal/execute"
 	"github.com/voicedr/voicedr/internal/report"
 	"github.com/voicedr/voicedr/internal/signals"
@@ -316,14 +314,12 @@ func writeDrillFiles(dir string, rep *report.Drill, scenario []byte, workbookPat
 	return files, nil
 }
 
-// workbookRef is the workbook's file, digest and git commit.
-// TODO(evidence): use evidence.WorkbookVersion once it lands.
+// workbookRef is the workbook's file, digest and git commit (best effort:
+// a drill of a workbook outside git has no commit).
 func workbookRef(path string) report.Workbook {
 	w := report.Workbook{Path: path}
-	if b, err := os.ReadFile(path); err == nil {
-		sum := sha256.Sum256(b)
-		w.SHA256 = hex.EncodeToString(sum[:])
+	if path != "" {
+		w.SHA256, w.GitCommit, _ = evidence.WorkbookVersion(path)
 	}
-	_ = strings.TrimSpace
 	return w
 }
