@@ -28,7 +28,7 @@ func (r *tabletopRun) finish(ctx context.Context, res *execute.Result, fault tim
 	t, rep := r.t, r.rep
 	rep.Ended = time.Now().UTC()
 	rep.Outcome = outcomeOf(res, !r.validated.IsZero())
-	if res != nil && res.Reason != "" {
+	if res != nil && res.Reason != "" && rep.Reason == "" {
 		rep.Reason = res.Reason
 	}
 	rep.RTO = rto(res, fault, time.Duration(r.flow.RTO), rep.Outcome == OutcomeCompleted)

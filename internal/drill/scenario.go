@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -159,6 +160,10 @@ func LoadScenario(nameOrPath string) (*Scenario, []byte, error) {
 	return s, b, err
 }
 
+// yamlType is the Go type yaml.v3 names in its errors, which mean nothing
+// to the person editing the file.
+var yamlType = regexp.MustCompile(` in type [\w.\[\]*]+`)
+
 // ParseScenario decodes a scenario strictly (unknown keys are errors) and
 // checks it; errors name the file, line and field.
 func ParseScenario(file string, b []byte) (*Scenario, error) {
@@ -169,7 +174,9 @@ func ParseScenario(file string, b []byte) (*Scenario, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: the file is empty; start from a library scenario (voicedr drill scenarios --write DIR)", file)
 		}
-		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "unmarshal errors:\n  ", "")
+		msg = yamlType.ReplaceAllString(msg, "")
+		return nil, fmt.Errorf("%s: %s (the format: voicedr drill scenarios --write DIR)", file, msg)
 	}
 	s.file = file
 	at := func(n *yaml.Node, field, format string, args ...any) error {

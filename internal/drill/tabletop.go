@@ -300,8 +300,19 @@ func (r *tabletopRun) rehearse(ctx context.Context, snap *snapshot.Snapshot) (*e
 		return nil, fault, nil
 	}
 	r.rep.RunID = res.RunID
+	if err != nil {
+		// The run stopped on an error (it stays resumable in the drill's
+		// state.db); the drill reports it rather than failing itself.
+		r.rep.Reason = err.Error()
+		r.rec.add("run_ended", "", "", "run stopped: "+err.Error())
+		r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "run_stopped", Severity: "error", Text: err.Error()})
+	}
 	r.validate(ctx, res)
-	r.advance(ctx, w, d.ID, decision.StepClosed, "drill ended: "+string(res.State))
+	closing := "drill ended: run " + string(res.State)
+	if err != nil {
+		closing = "drill ended: the run stopped on an error"
+	}
+	r.advance(ctx, w, d.ID, decision.StepClosed, closing)
 	return res, fault, nil
 }
 

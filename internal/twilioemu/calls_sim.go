@@ -92,6 +92,11 @@ func (e *Emulator) PlaceInboundCall(ctx context.Context, in InboundCall) (CallOu
 		e.mu.Unlock()
 		return e.reject(in, kind, "region_down"), nil
 	}
+	drop, delay := e.faults.Load().degradedCall(reg)
+	if drop {
+		e.mu.Unlock()
+		return e.reject(in, kind, "region_degraded"), nil
+	}
 	rs := e.acct.regions[reg]
 	rec := n.records[reg]
 	p := &callPlan{kind: kind, reg: reg, numSID: rec.sid, accountSID: rs.accountSID, token: rs.authToken, now: now}
@@ -127,6 +132,16 @@ func (e *Emulator) PlaceInboundCall(ctx context.Context, in InboundCall) (CallOu
 	}
 	p.callSID = e.acct.newSID("CA")
 	e.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		case <-e.done:
+			t.Stop()
+		}
+	}
 	return e.run(ctx, in, p), nil
 }
 

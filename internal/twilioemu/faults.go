@@ -50,9 +50,12 @@ type RegionFault struct {
 	// Down makes every request fail: "reset" (TCP reset), "blackhole" (held
 	// until the client gives up) or "503".
 	Down string `json:"down,omitempty"`
-	// ErrorRate is the share of requests (0..1) answered 503 when degraded.
+	// ErrorRate is the share of requests (0..1) answered 503 when degraded;
+	// for product voice, the share of inbound calls that die at the edge
+	// (no call record, as when the region is down).
 	ErrorRate float64 `json:"error_rate,omitempty"`
-	// Latency and Jitter add delay (uniform in [Latency-Jitter, Latency+Jitter]).
+	// Latency and Jitter add delay (uniform in [Latency-Jitter, Latency+Jitter]);
+	// for product voice, before a call reaches its handler.
 	Latency Duration `json:"latency,omitempty"`
 	Jitter  Duration `json:"jitter,omitempty"`
 }
@@ -165,6 +168,16 @@ func (f *Faults) fault(r region.Region, product string) *RegionFault {
 		}
 	}
 	return wild
+}
+
+// degradedCall decides one inbound call in a region whose voice is
+// degraded: whether it dies at the edge, and how long processing waits.
+func (f *Faults) degradedCall(r region.Region) (drop bool, delay time.Duration) {
+	rf := f.fault(r, "voice")
+	if rf == nil {
+		return false, 0
+	}
+	return rf.ErrorRate > 0 && rand.Float64() < rf.ErrorRate, jittered(time.Duration(rf.Latency), time.Duration(rf.Jitter))
 }
 
 // Down reports whether a region's product is down (used by call processing).

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twilio/twilio-go/client"
 
@@ -131,8 +132,21 @@ func TestInboundCallHitsTheWebhookSignedWithTheRegionToken(t *testing.T) {
 	if out.Rejected != "region_down" {
 		t.Errorf("voice down: %+v", out)
 	}
+	// A degraded region drops its error rate's share of calls at the edge
+	// (all of them at rate 1) and lets the rest through (none at rate 0).
+	h.emu.SetFaults(&twilioemu.Faults{Version: 1, Regions: []twilioemu.RegionFault{{Region: "us1", Product: "voice", ErrorRate: 1}}})
+	out, _ = h.emu.PlaceInboundCall(t.Context(), twilioemu.InboundCall{To: "+14155550100", From: "+1415"})
+	if out.Rejected != "region_degraded" || out.CallSID != "" {
+		t.Errorf("voice degraded at rate 1: %+v", out)
+	}
+	h.emu.SetFaults(&twilioemu.Faults{Version: 1, Regions: []twilioemu.RegionFault{{Region: "us1", Product: "voice", Latency: twilioemu.Duration(time.Millisecond)}}})
+	out, _ = h.emu.PlaceInboundCall(t.Context(), twilioemu.InboundCall{To: "+14155550100", From: "+1415"})
+	if out.Rejected != "" || out.Region != "us1" {
+		t.Errorf("voice slow but up: %+v", out)
+	}
+	h.emu.SetFaults(&twilioemu.Faults{Version: 1, Regions: []twilioemu.RegionFault{{Region: "us1", Product: "voice", Down: "503"}}})
 	calls, _ := h.client(region.US1).Api.ListCall(nil)
-	if len(calls) != 2 {
+	if len(calls) != 3 {
 		t.Errorf("us1 has %d call records, want 2 (edge rejections leave none)", len(calls))
 	}
 }
