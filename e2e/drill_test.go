@@ -3,14 +3,20 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/voicedr/voicedr/internal/drill"
 	"github.com/voicedr/voicedr/internal/report"
@@ -126,6 +132,8 @@ func TestScenarioLibraryAsTabletopDrills(t *testing.T) {
 	// Three drills at a time: each runs an emulator under 20 calls/s.
 	sem := make(chan struct{}, 3)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	reports := map[string]drillJSON{}
 	for _, name := range drill.Library() {
 		wg.Add(1)
 		go func() {
@@ -152,12 +160,50 @@ func TestScenarioLibraryAsTabletopDrills(t *testing.T) {
 					}
 				}
 				checks[name](t, r)
+				mu.Lock()
+				reports[name] = d
+				mu.Unlock()
 			})
 		}()
 	}
 	wg.Wait()
 	if after := appRequests(t, w.appURL("us1")) + appRequests(t, w.appURL("ie1")); after != before {
 		t.Errorf("the account's webhook endpoints got %d requests during tabletop drills; want 0", after-before)
+	}
+	// A real drill's report, read back from the browser: one chart per gate
+	// series, and the canary's failing webhook-error point drawn as failing.
+	if d, ok := reports["standby-webhook-failing"]; ok {
+		t.Run("report in chromium", func(t *testing.T) { realReportInChromium(t, d) })
+	}
+}
+
+func realReportInChromium(t *testing.T, d drillJSON) {
+	chromium := chromiumPath(t)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox)...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	ctx, cancel := context.WithTimeout(browser, time.Minute)
+	defer cancel()
+	page := (&url.URL{Scheme: "file", Path: d.Files["report.html"]}).String()
+	if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("svg.gate-chart"))); err != nil {
+		t.Fatalf("open %s: %v", page, err)
+	}
+	charts, err1 := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('svg.gate-chart').length`))
+	failing, err2 := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('svg.gate-chart circle.point[data-pass="false"]').length`))
+	outcome, err3 := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#outcome').innerText`))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	if charts != len(d.Report.Gates) || charts == 0 {
+		t.Errorf("%d gate charts; want one per series, %d", charts, len(d.Report.Gates))
+	}
+	if failing == 0 {
+		t.Error("no failing point drawn, though the canary's gate said no-go")
+	}
+	if !strings.Contains(outcome, "rolled back") {
+		t.Errorf("outcome reads %q; want rolled back", outcome)
 	}
 }
 
