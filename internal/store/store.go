@@ -64,6 +64,12 @@ type SnapshotMeta struct {
 	SHA256 string
 }
 
+// PlanMeta names a stored plan without loading its bytes.
+type PlanMeta struct {
+	Digest  string    `json:"digest"`
+	SavedAt time.Time `json:"saved_at"`
+}
+
 // Lease is a time-bounded exclusive claim on a key such as "flow:support" or
 // "number:+14155550100". Token increases every time the key changes hands,
 // so a holder that was paused past its expiry can be fenced off.
@@ -184,6 +190,10 @@ type Store interface {
 	PutPlan(ctx context.Context, digest string, body []byte) error
 	// GetPlan returns the bytes stored under digest.
 	GetPlan(ctx context.Context, digest string) ([]byte, error)
+	// ListPlans returns up to limit stored plans' digests, newest SavedAt
+	// first (limit <= 0: all), so a reader such as the approvals inbox
+	// sees plans another process stored.
+	ListPlans(ctx context.Context, limit int) ([]PlanMeta, error)
 
 	// AppendAudit appends one entry to the audit chain. build is called
 	// with the current head (nil when the chain is empty) inside the

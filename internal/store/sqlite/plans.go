@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/voicedr/voicedr/internal/store"
 )
@@ -47,4 +48,31 @@ func (s *Store) GetPlan(ctx context.Context, digest string) ([]byte, error) {
 		return nil, fmt.Errorf("get plan %.12s: %w", digest, err)
 	}
 	return body, nil
+}
+
+// ListPlans returns stored plans' digests, newest first; the digest breaks
+// ties so the order is stable when two plans were saved in one instant.
+func (s *Store) ListPlans(ctx context.Context, limit int) ([]store.PlanMeta, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT digest, saved_at FROM plans ORDER BY saved_at DESC, digest LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list plans: %w", err)
+	}
+	defer rows.Close()
+	var out []store.PlanMeta
+	for rows.Next() {
+		var m store.PlanMeta
+		var saved int64
+		if err := rows.Scan(&m.Digest, &saved); err != nil {
+			return nil, fmt.Errorf("list plans: %w", err)
+		}
+		m.SavedAt = time.Unix(0, saved).UTC()
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list plans: %w", err)
+	}
+	return out, nil
 }

@@ -31,6 +31,48 @@ func runPlans(t *testing.T, newStore Factory) {
 	if err := s.PutPlan(ctx, "", body); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("PutPlan without digest: got %v; want ErrInvalid", err)
 	}
+	runListPlans(t, newStore)
+}
+
+// runListPlans: plans list newest saved first, with the time the store
+// first saved them (storing the same plan again does not move it), and
+// limit bounds the list.
+func runListPlans(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	s, c := fresh(t, newStore)
+	if got, err := s.ListPlans(ctx, 10); err != nil || len(got) != 0 {
+		t.Fatalf("ListPlans of an empty store: %+v, %v; want none", got, err)
+	}
+	for _, d := range []string{"p1", "p2", "p3"} {
+		if err := s.PutPlan(ctx, d, []byte(`{"digest":"`+d+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(time.Minute)
+	}
+	// p1 again: a no-op, so it keeps its first saved time.
+	if err := s.PutPlan(ctx, "p1", []byte(`{"digest":"p1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListPlans(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.PlanMeta{
+		{Digest: "p3", SavedAt: Epoch.Add(2 * time.Minute)},
+		{Digest: "p2", SavedAt: Epoch.Add(time.Minute)},
+		{Digest: "p1", SavedAt: Epoch},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ListPlans(0): %+v; want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Digest != want[i].Digest || !got[i].SavedAt.Equal(want[i].SavedAt) {
+			t.Errorf("ListPlans(0)[%d]: %+v; want %+v", i, got[i], want[i])
+		}
+	}
+	if got, err := s.ListPlans(ctx, 2); err != nil || len(got) != 2 || got[0].Digest != "p3" || got[1].Digest != "p2" {
+		t.Errorf("ListPlans(2): %+v, %v; want p3, p2", got, err)
+	}
 }
 
 func runBatches(t *testing.T, newStore Factory) {
