@@ -34,7 +34,7 @@ type drillFlags struct {
 	tf                                     twilioFlags
 	flow, kind, scenario, name, as         string
 	wbPath, dbPath, dir, snapPath, keyPath string
-	approvalWait                           time.Duration
+	approvalWait, attended                 time.Duration
 	asJSON                                 bool
 }
 
@@ -46,7 +46,8 @@ func newDrillCmd(g *globals) *cobra.Command {
 		Long: `A tabletop drill copies the account snapshot stored in --db (or --snapshot FILE) into an in-process
 emulator, rewrites every webhook, fallback and callback URL to in-process sample apps, injects the
 scenario's faults and traffic, and runs the real path: a trigger opens a decision, a plan is made,
-approvals are given (by named stand-ins, recorded as such), the plan is applied cohort by cohort
+approvals are given (by named stand-ins, recorded as such; with --attended by people, through voicedr
+approve or the dashboard on the drill's own state.db), the plan is applied cohort by cohort
 with proof and gates, and the flow is validated. Nothing leaves loopback: its Twilio client reaches
 only that emulator. Scenarios: voicedr drill scenarios (copy one with --write DIR and edit it).
 
@@ -75,7 +76,8 @@ usual codes (0 completed, 4 paused, 5 rolled back, 6 refused, 1 failed or not re
 	fl.StringVar(&f.dir, "dir", defaultDrillsDir, "where each drill writes its report and state (<dir>/<drill id>)")
 	fl.StringVar(&f.snapPath, "snapshot", "", "tabletop: copy this snapshot file instead of the one stored in --db")
 	fl.StringVar(&f.keyPath, "signing-key", signing.PrivateFile, signingKeyHelp)
-	fl.StringVar(&f.as, "as", "", "live: the person (from the workbook) asking to execute the drill's plans")
+	fl.StringVar(&f.as, "as", "", "the person (from the workbook) asking to execute the drill's plans; they may not approve them")
+	fl.DurationVar(&f.attended, "attended", 0, "tabletop: wait this long for people to approve the plan (voicedr approve --db <drill dir>/state.db, or its dashboard) instead of named stand-ins")
 	fl.DurationVar(&f.approvalWait, "approval-wait", 15*time.Minute, "live: how long to wait for each plan's approvals")
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON (progress goes to stderr)")
 	cmd.AddCommand(newDrillScenariosCmd(g), newDrillListCmd(g), newDrillActionsCmd(g), newDrillScheduleCmd(g))
@@ -125,7 +127,8 @@ func runDrill(ctx context.Context, g *globals, f *drillFlags) error {
 		fmt.Fprintf(progressTo, "voicedr drill: tabletop of flow %s, scenario %s, on a copy of account %s (snapshot of %s)\n",
 			f.flow, sc.Name, snap.AccountSID, snap.TakenAt.UTC().Format(time.RFC3339))
 		t := &drill.Tabletop{Workbook: wb, WorkbookPath: f.wbPath, Flow: f.flow, Scenario: sc, ScenarioText: text, Snapshot: snap,
-			Store: db, Dir: f.dir, Name: f.name, Key: log.Key, Progress: progress, Logger: g.logger}
+			Store: db, Dir: f.dir, Name: f.name, Key: log.Key, Progress: progress, Logger: g.logger,
+			Attended: f.attended, As: f.as}
 		if out, err = t.Run(ctx); err != nil {
 			return err
 		}

@@ -1,10 +1,12 @@
 package drill
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -183,6 +185,9 @@ func (r *tabletopRun) approve(ctx context.Context, w *decision.Watcher, id strin
 		r.advance(ctx, w, id, decision.StepApproval, "policy none")
 		return approver, nil
 	}
+	if r.t.Attended > 0 {
+		return approver, r.awaitPeople(ctx, w, id, p, apps)
+	}
 	requester := ""
 	for _, role := range []string{"operator", decision.RoleCommander} {
 		for _, person := range r.wb.Governance.People {
@@ -215,6 +220,56 @@ func (r *tabletopRun) approve(ctx context.Context, w *decision.Watcher, id strin
 	}
 	return nil, fmt.Errorf("approval policy %s (roles %s) cannot be met by the workbook's people: name enough approvers in governance.people",
 		pol.Kind, strings.Join(pol.Roles, ", "))
+}
+
+// awaitPeople puts the plan where people can approve it (the drill's
+// state.db, with a plan entry in its audit log for the dashboard's inbox)
+// and waits for the policy to be met.
+func (r *tabletopRun) awaitPeople(ctx context.Context, w *decision.Watcher, id string, p *plan.Plan, apps *governance.Approvals) error {
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		return err
+	}
+	if err := r.db.PutPlan(ctx, p.Digest, buf.Bytes()); err != nil {
+		return err
+	}
+	_, _ = r.log.Append(ctx, "plan", cmp.Or(r.t.As, decision.SystemActor), p.Digest,
+		map[string]any{"flow": p.Flow, "kind": p.Kind, "from": p.From, "to": p.To, "actions": len(p.Actions()), "drill": r.id})
+	if r.t.As != "" {
+		if err := apps.Request(ctx, p.Digest, "", r.t.As); err != nil {
+			return fmt.Errorf("record %s as the plan's requester: %w", r.t.As, err)
+		}
+	}
+	db := filepath.Join(r.dir, "state.db")
+	r.rec.add("approval", cmp.Or(r.t.As, decision.SystemActor), "", fmt.Sprintf("waiting up to %s for people to approve plan %s: voicedr approve %s --as NAME --workbook WORKBOOK --db %s (or the dashboard of voicedr serve --db %s)",
+		r.t.Attended, p.Digest[:12], p.Digest, db, db))
+	deadline := time.Now().Add(r.t.Attended)
+	for {
+		st, err := apps.Check(ctx, p)
+		if err != nil {
+			return err
+		}
+		if st.Satisfied {
+			var who []string
+			for _, a := range st.Counted {
+				who = append(who, a.Person+" ("+a.Role+")")
+				r.rec.add("approval", a.Person, "", fmt.Sprintf("plan %s %s (%s)", p.Digest[:12], a.Decision, a.Role))
+			}
+			if len(st.Counted) > 0 {
+				d, err := w.Advance(ctx, id, decision.StepApproval, st.Counted[0].Person, "approved by "+strings.Join(who, ", "), nil)
+				if err == nil {
+					r.stepEvent(d)
+				}
+			}
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("plan %s was not approved within %s (%s): the drill stops where a real failover would wait", p.Digest[:12], r.t.Attended, st.Reason)
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
 }
 
 func roleOf(r *tabletopRun, person string) string {

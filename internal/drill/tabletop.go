@@ -56,6 +56,13 @@ type Tabletop struct {
 	// Warmup is how long traffic runs before the faults, so call volume
 	// has a baseline (default 3s).
 	Warmup time.Duration
+	// Attended, when positive, is how long the drill waits for people to
+	// approve its plan (voicedr approve … --db <drill dir>/state.db, or the
+	// dashboard of voicedr serve on that database) instead of recording
+	// named stand-ins. As is who runs the drill: recorded as the plan's
+	// requester, so they may not approve it themselves.
+	Attended time.Duration
+	As       string
 }
 
 // Outcome is a finished drill: its report and where its files are.

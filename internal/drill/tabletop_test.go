@@ -65,6 +65,7 @@ func runTabletop(t *testing.T, snap *snapshot.Snapshot, scenario string) *drill.
 // every connection the drill opened was to loopback, none was refused, and
 // the drill completes as the scenario expects.
 func TestTabletopReachesNothingBeyondLoopback(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int64
 	customer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer customer.Close()
