@@ -17,6 +17,7 @@ import (
 	"github.com/voicedr/voicedr/internal/audit"
 	"github.com/voicedr/voicedr/internal/drill"
 	"github.com/voicedr/voicedr/internal/governance"
+	"github.com/voicedr/voicedr/internal/hooks"
 	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/report"
 	"github.com/voicedr/voicedr/internal/signing"
@@ -169,7 +170,7 @@ func runLiveDrill(ctx context.Context, g *globals, f *drillFlags, wb *workbook.W
 	apps := &governance.Approvals{Store: db, Policy: pol, Audit: log}
 	l := &drill.Live{Workbook: wb, WorkbookPath: f.wbPath, Flow: f.flow, Cohort: cohort, Name: f.name, Set: set, Store: db,
 		Dir: f.dir, Approver: requestingApprover{apps: apps, as: f.as}, ApprovalWait: f.approvalWait, Audit: log,
-		Actor: cmp.Or(f.as, "voicedr"), Progress: progress, Logger: g.logger}
+		Actor: cmp.Or(f.as, "voicedr"), Hooks: &hooks.Runner{Logger: g.logger, Getenv: g.getenv}, Progress: progress, Logger: g.logger}
 	fmt.Fprintf(g.stderr, "voicedr drill: live drill of flow %s, cohort %s (only these numbers move, then come back)\n", f.flow, cohort)
 	return l.Run(ctx)
 }

@@ -44,8 +44,11 @@ type Live struct {
 	ApprovalWait time.Duration
 	Audit        execute.Auditor
 	Actor        string
-	Progress     func(report.Event)
-	Logger       *slog.Logger
+	// Hooks runs the workbook's hooks around the drill cohort's flips, as
+	// a real failover would (nil: a flow with hooks is refused).
+	Hooks    execute.HookRunner
+	Progress func(report.Event)
+	Logger   *slog.Logger
 }
 
 // Run runs the live drill. As with Tabletop, an error means the drill
@@ -183,7 +186,7 @@ func (l *Live) move(ctx context.Context, rec *recorder, s *snapshot.Snapshot, ki
 		return nil, p, nil
 	}
 	e := &execute.Engine{Store: l.Store, Router: &execute.TwilioRoutes{Set: l.Set, Order: p.RoutesWrite},
-		Signals: execute.TwilioSignals{Env: signals.Env{Set: l.Set}}, Approver: l.Approver, Audit: l.Audit, Actor: l.Actor,
+		Signals: execute.TwilioSignals{Env: signals.Env{Set: l.Set}}, Approver: l.Approver, Audit: l.Audit, Actor: l.Actor, Hooks: l.Hooks,
 		OnEvent: func(ev execute.Event) { liveEvent(rec, kind, ev) }}
 	res, err := e.Apply(ctx, p, execute.ApplyOptions{Fresh: s})
 	if err != nil && res == nil {
