@@ -72,3 +72,24 @@ func TestApprovalsThroughTheAPI(t *testing.T) {
 	r.decode(t, &started)
 	e.waitRun(t, srv.http.URL, started.RunID, store.RunCompleted, 50*time.Second)
 }
+
+// TestApprovalsInboxSeesPlansOfOtherProcesses: a plan another process put
+// in the store (the CLI's approve, a drill) after the server started is in
+// the inbox at once, without a restart.
+func TestApprovalsInboxSeesPlansOfOtherProcesses(t *testing.T) {
+	e := newEnv(t, 30, parseWB(t, "one_of", ""), twilioOpts())
+	srv := e.start(t, nil)
+	var inbox []server.ApprovalItem
+	e.call(t, srv.http.URL, "vic", "GET", "/v1/approvals", nil).decode(t, &inbox)
+	if len(inbox) != 0 {
+		t.Fatalf("inbox of an empty store: %+v; want none", inbox)
+	}
+	p := e.makePlan(t)
+	if err := e.st.PutPlan(t.Context(), p.Digest, planBody(t, p)); err != nil {
+		t.Fatal(err)
+	}
+	e.call(t, srv.http.URL, "vic", "GET", "/v1/approvals", nil).decode(t, &inbox)
+	if len(inbox) != 1 || inbox[0].Digest != p.Digest || inbox[0].Flow != "support" || inbox[0].Status.Satisfied {
+		t.Errorf("inbox after another process stored a plan: %+v; want that plan, not yet approved", inbox)
+	}
+}

@@ -51,43 +51,9 @@ func (s *Server) postPlan(w http.ResponseWriter, r *http.Request, person string)
 	}
 	s.mu.Lock()
 	s.plans[p.Digest] = p
-	s.known[p.Digest] = true
 	s.mu.Unlock()
 	s.audit(r.Context(), "plan", person, p.Digest, map[string]any{"flow": p.Flow, "kind": p.Kind, "from": p.From, "to": p.To, "actions": len(p.Actions())})
 	writeJSON(w, http.StatusCreated, map[string]string{"digest": p.Digest})
-}
-
-// indexPlans finds the plans the approvals inbox lists after a restart:
-// those of runs, and those the audit log shows were uploaded (the store
-// has no listing of plans).
-func (s *Server) indexPlans(ctx context.Context) error {
-	runs, err := s.st.ListRuns(ctx, 1000)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	for _, r := range runs {
-		s.known[r.PlanDigest] = true
-	}
-	s.mu.Unlock()
-	var after int64
-	for {
-		recs, err := s.st.AuditRecords(ctx, after, 1000)
-		if err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			return nil
-		}
-		s.mu.Lock()
-		for _, rec := range recs {
-			if rec.Kind == "plan" && len(rec.Subject) == 64 {
-				s.known[rec.Subject] = true
-			}
-		}
-		s.mu.Unlock()
-		after = recs[len(recs)-1].Seq
-	}
 }
 
 // ApprovalItem is one plan of the approvals inbox.
@@ -99,30 +65,40 @@ type ApprovalItem struct {
 	Status    governance.Status `json:"status"`
 }
 
-// listApprovals lists the known plans that no run has completed, with
-// where their approval stands, newest first.
+// inboxPlans bounds how many stored plans the approvals inbox reads: the
+// newest are the ones still awaiting a decision.
+const inboxPlans = 1000
+
+// listApprovals lists the stored plans that no run has completed, with
+// where their approval stands, newest first. It reads the store's plans on
+// every call, so a plan another process stored (the CLI, a drill) shows
+// without a restart.
 func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request, _ string) {
 	ctx := r.Context()
-	runs, err := s.st.ListRuns(ctx, 1000)
+	runs, err := s.st.ListRuns(ctx, inboxPlans)
 	if err != nil {
 		s.storeError(w, "list runs", err)
 		return
 	}
+	metas, err := s.st.ListPlans(ctx, inboxPlans)
+	if err != nil {
+		s.storeError(w, "list plans", err)
+		return
+	}
 	done := map[string]bool{}
-	s.mu.Lock()
 	for _, run := range runs {
-		s.known[run.PlanDigest] = true
 		if run.State == store.RunCompleted {
 			done[run.PlanDigest] = true
 		}
 	}
+	// A run's plan is stored before it starts, so ListPlans has it too;
+	// runs are read only to tell which plans are done.
 	var digests []string
-	for d := range s.known {
-		if !done[d] {
-			digests = append(digests, d)
+	for _, m := range metas {
+		if !done[m.Digest] {
+			digests = append(digests, m.Digest)
 		}
 	}
-	s.mu.Unlock()
 	apps := s.approvals()
 	out := []ApprovalItem{}
 	for _, d := range digests {

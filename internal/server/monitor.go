@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/voicedr/voicedr/internal/readiness"
+	"github.com/voicedr/voicedr/internal/schedule"
 	"github.com/voicedr/voicedr/internal/twilio"
+	"github.com/voicedr/voicedr/internal/workbook"
 )
 
 // RegionView is a region's latest probe.
@@ -82,7 +84,7 @@ func (s *Server) checkReadiness(ctx context.Context) {
 	out := make([]FlowView, 0, len(s.wb.Flows))
 	for _, f := range s.wb.Flows {
 		v := FlowView{Flow: f.Name, CheckedAt: s.now().UTC(), Gaps: []readiness.Gap{}}
-		rep, err := readiness.Check(snap, s.wb, f.Name, readiness.Options{Now: s.now})
+		rep, err := readiness.Check(snap, s.wb, f.Name, s.readinessOptions(ctx, f.Name))
 		if err != nil {
 			v.Problem = err.Error()
 			out = append(out, v)
@@ -100,6 +102,33 @@ func (s *Server) checkReadiness(ctx context.Context) {
 	s.mu.Lock()
 	s.flows = out
 	s.mu.Unlock()
+}
+
+// readinessOptions judges flow's workbook drills against the store's drill
+// history, as voicedr readiness --db does, so the flows page shows overdue
+// drills. When the history cannot be read, drills are left unjudged rather
+// than all called overdue: silence is not a pass, but neither is a guess.
+func (s *Server) readinessOptions(ctx context.Context, flow string) readiness.Options {
+	opts := readiness.Options{Now: s.now}
+	history, err := s.st.ListDrills(ctx, flow, 0)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("readiness: drill history not readable; drills not judged", "flow", flow, "err", err)
+		}
+		return opts
+	}
+	var drills []workbook.Drill
+	for _, d := range s.wb.Drills {
+		if d.Flow == flow {
+			drills = append(drills, d)
+		}
+	}
+	opts.DrillsChecked = true
+	for _, d := range schedule.Overdue(schedule.Status(drills, history, s.now())) {
+		opts.OverdueDrills = append(opts.OverdueDrills, readiness.OverdueDrill{Name: d.Drill.Name, Flow: d.Drill.Flow,
+			Kind: d.Drill.Kind, Cadence: d.Drill.Cadence, Last: d.Last, Due: d.Next})
+	}
+	return opts
 }
 
 func (s *Server) getRegions(w http.ResponseWriter, _ *http.Request, _ string) {

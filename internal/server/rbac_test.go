@@ -78,7 +78,7 @@ func TestRBAC(t *testing.T) {
 		}
 		for _, p := range people {
 			r := check(e.call(t, srv.http.URL, p, rt.Method, path, body), name+" as "+p)
-			allowed := governance.Can(pol, p, rt.Action)
+			allowed := server.Allowed(pol, p, rt.Action)
 			switch {
 			case allowed && (r.code == http.StatusUnauthorized || r.code == http.StatusForbidden):
 				t.Errorf("%s as %s (%s may %s): %d %s; want it let through", name, p, pol.Standing(p), rt.Action, r.code, r.body)

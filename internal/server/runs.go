@@ -135,7 +135,6 @@ func (s *Server) planByDigest(ctx context.Context, digest string) (*plan.Plan, e
 	}
 	s.mu.Lock()
 	s.plans[digest] = p
-	s.known[digest] = true
 	s.mu.Unlock()
 	return p, nil
 }

@@ -134,9 +134,10 @@ type Server struct {
 	runs    map[string]*runView // by run ID
 	active  map[string]string   // plan digest → run ID executing in this server ("" while starting)
 	plans   map[string]*plan.Plan
-	known   map[string]bool // plan digests uploaded or seen in runs (the approvals inbox)
 	regions []RegionView
 	flows   []FlowView
+	// closeMu serialises action item closings (see closeAction).
+	closeMu sync.Mutex
 	probed  atomic.Bool
 }
 
@@ -178,7 +179,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, st: opts.Store, wb: opts.Workbook, policy: pol, log: opts.Logger, now: opts.Now,
-		runs: map[string]*runView{}, active: map[string]string{}, plans: map[string]*plan.Plan{}, known: map[string]bool{},
+		runs: map[string]*runView{}, active: map[string]string{}, plans: map[string]*plan.Plan{},
 		regions: []RegionView{}, flows: []FlowView{},
 	}
 	s.runCtx, s.runCancel = context.WithCancel(context.Background())
@@ -210,9 +211,6 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.loop(ctx, s.opts.ProbeInterval, s.probe) })
 	wg.Go(func() { s.loop(ctx, s.opts.ReadinessInterval, s.checkReadiness) })
-	if err := s.indexPlans(ctx); err != nil {
-		s.log.Warn("approvals inbox: could not index stored plans", "err", err)
-	}
 	s.resumeRunning(ctx)
 	<-ctx.Done()
 	s.runCancel()
@@ -250,7 +248,8 @@ func (s *Server) loop(ctx context.Context, every time.Duration, f func(context.C
 	}
 }
 
-// Route is one API route and the RBAC action it needs ("" for none).
+// Route is one API route and the RBAC action it needs ("" for none;
+// "a|b" for any of several, see Allowed).
 type Route struct {
 	Method, Path, Action string
 }
@@ -283,6 +282,11 @@ func (s *Server) table() []route {
 		{Route{"GET", "/v1/decisions", v}, s.listDecisions},
 		{Route{"GET", "/v1/decisions/{id}", v}, s.getDecision},
 		{Route{"POST", "/v1/decisions/{id}/steps", a}, s.advanceDecision},
+		{Route{"GET", "/v1/drills", v}, s.listDrills},
+		{Route{"GET", "/v1/drills/{id}", v}, s.getDrill},
+		{Route{"GET", "/v1/drills/{id}/report.html", v}, s.getDrillReport},
+		{Route{"GET", "/v1/actions", v}, s.listActions},
+		{Route{"POST", "/v1/actions/{id}/close", a + "|" + governance.ActionAdmin}, s.closeAction},
 		{Route{"GET", "/v1/audit", v}, s.listAudit},
 		{Route{"GET", "/v1/audit/verify", v}, s.verifyAudit},
 	}
@@ -348,7 +352,7 @@ func (s *Server) guard(rt route) http.Handler {
 		if p, ok := r.Context().Value(ctxKey{}).(*string); ok {
 			*p = person // for the request log
 		}
-		if !governance.Can(s.policy, person, rt.Action) {
+		if !Allowed(s.policy, person, rt.Action) {
 			standing := s.policy.Standing(person)
 			if standing == "" {
 				writeError(w, http.StatusForbidden, fmt.Sprintf("%s is not a person of the workbook (governance.people), so may do nothing", person))
