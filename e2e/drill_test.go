@@ -20,6 +20,7 @@ import (
 
 	"github.com/voicedr/voicedr/internal/drill"
 	"github.com/voicedr/voicedr/internal/report"
+	"github.com/voicedr/voicedr/internal/scenario"
 )
 
 // drillWorld is a world whose stored snapshot and workbook name its
@@ -126,7 +127,7 @@ func TestScenarioLibraryAsTabletopDrills(t *testing.T) {
 			}
 		},
 	}
-	if got := drill.Library(); len(got) != len(checks) {
+	if got := scenario.Library(); len(got) != len(checks) {
 		t.Fatalf("library %v; this test checks %d scenarios: give each new scenario its check", got, len(checks))
 	}
 	// Three drills at a time: each runs an emulator under 20 calls/s.
@@ -134,7 +135,7 @@ func TestScenarioLibraryAsTabletopDrills(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	reports := map[string]drillJSON{}
-	for _, name := range drill.Library() {
+	for _, name := range scenario.Library() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

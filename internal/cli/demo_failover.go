@@ -11,6 +11,7 @@ import (
 	"github.com/voicedr/voicedr/internal/drill"
 	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/readiness"
+	"github.com/voicedr/voicedr/internal/scenario"
 	"github.com/voicedr/voicedr/internal/standby"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
 	"github.com/voicedr/voicedr/internal/twilio"
@@ -74,7 +75,7 @@ func demoDrill(ctx context.Context, w io.Writer, dir string, set *twilio.Set, ap
 	fmt.Fprintf(w, "   voicedr standby apply: %d changes in ie1 (routing untouched); readiness now: ready %v, %d gaps; snapshot stored\n",
 		len(res.Done), rep.Ready, rep.Errors())
 
-	sc, text, err := drill.LoadScenario("primary-voice-down")
+	sc, text, err := scenario.Load("primary-voice-down")
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/voicedr/voicedr/internal/hooks"
 	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/report"
+	"github.com/voicedr/voicedr/internal/scenario"
 	"github.com/voicedr/voicedr/internal/signing"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/store"
@@ -117,7 +118,7 @@ func runDrill(ctx context.Context, g *globals, f *drillFlags) error {
 	var out *drill.Outcome
 	switch f.kind {
 	case "tabletop":
-		sc, text, err := drill.LoadScenario(f.scenario)
+		sc, text, err := scenario.Load(f.scenario)
 		if err != nil {
 			return usageError("--scenario: %v", err)
 		}
@@ -312,8 +313,8 @@ func newDrillScenariosCmd(g *globals) *cobra.Command {
 			if write == "" {
 				fmt.Fprintln(tw, "SCENARIO\tEXPECT\tDESCRIPTION")
 			}
-			for _, name := range drill.Library() {
-				b, err := drill.LibraryFile(name)
+			for _, name := range scenario.Library() {
+				b, err := scenario.LibraryFile(name)
 				if err != nil {
 					return err
 				}
@@ -328,7 +329,7 @@ func newDrillScenariosCmd(g *globals) *cobra.Command {
 					fmt.Fprintln(g.stdout, p)
 					continue
 				}
-				sc, err := drill.ParseScenario(name+".yaml", b)
+				sc, err := scenario.Parse(name+".yaml", b)
 				if err != nil {
 					return err
 				}
@@ -396,7 +397,7 @@ func scheduledTabletop(ctx context.Context, g *globals, wb *workbook.Workbook, s
 	if err != nil {
 		return err
 	}
-	sc, text, err := drill.LoadScenario("primary-voice-down")
+	sc, text, err := scenario.Load("primary-voice-down")
 	if err != nil {
 		return err
 	}

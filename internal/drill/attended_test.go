@@ -12,6 +12,7 @@ import (
 	"github.com/voicedr/voicedr/internal/drill"
 	"github.com/voicedr/voicedr/internal/governance"
 	"github.com/voicedr/voicedr/internal/report"
+	"github.com/voicedr/voicedr/internal/scenario"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
 )
 
@@ -20,7 +21,7 @@ import (
 // would), not by stand-ins; the requester's own approval is refused.
 func TestAttendedTabletopWaitsForPeople(t *testing.T) {
 	t.Parallel()
-	sc, text, err := drill.LoadScenario("primary-voice-down")
+	sc, text, err := scenario.Load("primary-voice-down")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/voicedr/voicedr/internal/evidence"
 	"github.com/voicedr/voicedr/internal/execute"
 	"github.com/voicedr/voicedr/internal/report"
+	"github.com/voicedr/voicedr/internal/scenario"
 	"github.com/voicedr/voicedr/internal/signals"
 	"github.com/voicedr/voicedr/internal/store"
 	"github.com/voicedr/voicedr/internal/twilioemu"
@@ -92,7 +93,7 @@ func outcomeOf(res *execute.Result, validated bool) string {
 }
 
 // asExpected compares the outcome and gap kinds with the scenario's.
-func asExpected(rep *report.Drill, ex Expect) bool {
+func asExpected(rep *report.Drill, ex scenario.Expect) bool {
 	if ex.Outcome != "" && ex.Outcome != rep.Outcome {
 		return false
 	}

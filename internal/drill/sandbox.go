@@ -13,6 +13,7 @@ import (
 
 	"github.com/voicedr/voicedr/internal/region"
 	"github.com/voicedr/voicedr/internal/sampleapp"
+	"github.com/voicedr/voicedr/internal/scenario"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/twilio"
 	"github.com/voicedr/voicedr/internal/twilioemu"
@@ -214,9 +215,9 @@ func (sb *sandbox) clients(wb *workbook.Workbook) error {
 }
 
 // setApps applies scenario app modes (keys are roles or regions).
-func (sb *sandbox) setApps(modes map[string]AppMode, roles map[string]string) error {
+func (sb *sandbox) setApps(modes map[string]scenario.AppMode, roles map[string]string) error {
 	for key, m := range modes {
-		r, err := regionOfRole(roles, key)
+		r, err := scenario.RegionOf(roles, key)
 		if err != nil {
 			return fmt.Errorf("scenario apps.%s: %w", key, err)
 		}
@@ -224,7 +225,7 @@ func (sb *sandbox) setApps(modes map[string]AppMode, roles map[string]string) er
 		if app == nil {
 			return fmt.Errorf("scenario apps.%s: region %s is not served by the drill", key, r)
 		}
-		if err := app.SetMode(m.appMode()); err != nil {
+		if err := app.SetMode(m.Mode()); err != nil {
 			return err
 		}
 	}

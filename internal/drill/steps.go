@@ -19,6 +19,7 @@ import (
 	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/report"
+	"github.com/voicedr/voicedr/internal/scenario"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/store"
 	"github.com/voicedr/voicedr/internal/twilioemu"
@@ -326,9 +327,9 @@ func (r *tabletopRun) onEvent(ev execute.Event) {
 }
 
 // applyEvent changes the faults or apps mid-drill.
-func (r *tabletopRun) applyEvent(e Event) {
-	if e.faults != nil {
-		r.sb.emu.SetFaults(e.faults)
+func (r *tabletopRun) applyEvent(e scenario.Event) {
+	if e.Faults() != nil {
+		r.sb.emu.SetFaults(e.Faults())
 	}
 	if err := r.sb.setApps(e.Apps, r.roles); err != nil {
 		r.notes = append(r.notes, "Scenario event not applied: "+err.Error())
@@ -404,9 +405,9 @@ func (r *tabletopRun) validate(ctx context.Context, res *execute.Result) {
 }
 
 // describeFaults summarises what the scenario broke.
-func describeFaults(sc *Scenario) string {
+func describeFaults(sc *scenario.Scenario) string {
 	var parts []string
-	if f := sc.faults; f != nil {
+	if f := sc.Faults(); f != nil {
 		for _, rf := range f.Regions {
 			what := ""
 			switch {

@@ -20,6 +20,7 @@ import (
 	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/readiness"
 	"github.com/voicedr/voicedr/internal/report"
+	"github.com/voicedr/voicedr/internal/scenario"
 	"github.com/voicedr/voicedr/internal/signals"
 	"github.com/voicedr/voicedr/internal/signing"
 	"github.com/voicedr/voicedr/internal/snapshot"
@@ -33,7 +34,7 @@ type Tabletop struct {
 	Workbook     *workbook.Workbook
 	WorkbookPath string // its file, for the report's version and the evidence
 	Flow         string
-	Scenario     *Scenario
+	Scenario     *scenario.Scenario
 	ScenarioText []byte
 	// Snapshot is the stored account snapshot the drill copies; it is not
 	// modified.
@@ -227,18 +228,18 @@ func (r *tabletopRun) drillWorkbook() *workbook.Workbook {
 // and when the fault began.
 func (r *tabletopRun) rehearse(ctx context.Context, snap *snapshot.Snapshot) (*execute.Result, time.Time, error) {
 	t, sc, emu := r.t, r.t.Scenario, r.sb.emu
-	if sc.traffic != nil {
-		if err := emu.StartTraffic(sc.traffic); err != nil {
+	if sc.Traffic() != nil {
+		if err := emu.StartTraffic(sc.Traffic()); err != nil {
 			return nil, time.Time{}, fmt.Errorf("scenario %s: traffic: %w", sc.Name, err)
 		}
-		r.rec.add("scenario", "", "", fmt.Sprintf("traffic: %g calls/s to the flow's %d numbers", sc.traffic.CallsPerSecond, len(r.numbers)))
+		r.rec.add("scenario", "", "", fmt.Sprintf("traffic: %g calls/s to the flow's %d numbers", sc.Traffic().CallsPerSecond, len(r.numbers)))
 		if err := sleep(ctx, cmp.Or(t.Warmup, 3*time.Second)); err != nil {
 			return nil, time.Time{}, err
 		}
 	}
 	r.marks.fault = ledgerSeq(emu)
-	if sc.faults != nil {
-		emu.SetFaults(sc.faults)
+	if sc.Faults() != nil {
+		emu.SetFaults(sc.Faults())
 	}
 	if err := r.sb.setApps(sc.Apps, r.roles); err != nil {
 		return nil, time.Time{}, err

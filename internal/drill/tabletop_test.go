@@ -12,6 +12,7 @@ import (
 
 	"github.com/voicedr/voicedr/internal/drill"
 	"github.com/voicedr/voicedr/internal/report"
+	"github.com/voicedr/voicedr/internal/scenario"
 	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
 	"github.com/voicedr/voicedr/internal/twilioemu"
@@ -35,9 +36,9 @@ func exampleWorkbook(t testing.TB) *workbook.Workbook {
 	return wb
 }
 
-func runTabletop(t *testing.T, snap *snapshot.Snapshot, scenario string) *drill.Outcome {
+func runTabletop(t *testing.T, snap *snapshot.Snapshot, name string) *drill.Outcome {
 	t.Helper()
-	sc, text, err := drill.LoadScenario(scenario)
+	sc, text, err := scenario.Load(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,21 @@
-package drill_test
+package scenario_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/voicedr/voicedr/internal/drill"
+	"github.com/voicedr/voicedr/internal/scenario"
 )
 
 // TestLibraryParses: every library scenario is a valid file that states
 // its expected outcome.
 func TestLibraryParses(t *testing.T) {
-	names := drill.Library()
+	names := scenario.Library()
 	if len(names) != 9 {
 		t.Errorf("library has %d scenarios (%v); want the 9 the issue lists", len(names), names)
 	}
 	for _, name := range names {
-		sc, _, err := drill.LoadScenario(name)
+		sc, _, err := scenario.Load(name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -41,21 +41,21 @@ func TestBadScenariosNameFileLineAndField(t *testing.T) {
 		{"duration", "version: 1\nname: x\nvalidate: soon\n", `"soon" is not a Go duration`},
 		{"empty", "", "the file is empty"},
 	} {
-		_, err := drill.ParseScenario("s.yaml", []byte(c.yaml))
+		_, err := scenario.Parse("s.yaml", []byte(c.yaml))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v; want an error containing %q", c.name, err, c.want)
 		}
 	}
 }
 
-// FuzzParseScenario: no input makes the parser panic.
-func FuzzParseScenario(f *testing.F) {
-	for _, name := range drill.Library() {
-		b, _ := drill.LibraryFile(name)
+// FuzzParse: no input makes the parser panic.
+func FuzzParse(f *testing.F) {
+	for _, name := range scenario.Library() {
+		b, _ := scenario.LibraryFile(name)
 		f.Add(b)
 	}
 	f.Add([]byte("version: 1\nname: x\nevents: [{cohort: 1, faults: {version: 1, revoked_keys: [standby]}}]\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = drill.ParseScenario("fuzz.yaml", b)
+		_, _ = scenario.Parse("fuzz.yaml", b)
 	})
 }

@@ -1,12 +1,11 @@
-// Package drill rehearses a flow's failover: tabletop drills against an
-// in-process emulated copy of the account (its webhooks rewritten to
-// in-process sample apps, so nothing leaves loopback) under a scenario's
-// faults and traffic, running the real decision → plan → approvals → apply
-// → validation path; and live drills that move only the workbook's drill
-// cohort in the real account and fail it back. Each drill ends in a
-// report (package report), stored with the drill so history and evidence
-// can find it.
-package drill
+// Package scenario is what a drill rehearses: a versioned YAML file that
+// embeds the emulator's faults and traffic documents as they are, the
+// sample apps' behaviour, changes during the drill and the outcome the
+// team expects, with regions written as the roles primary and standby so
+// one file fits every flow. The built-in library is embedded; teams copy
+// and edit it. Kept apart from package drill so the parser can be fuzzed
+// without the whole engine linked in.
+package scenario
 
 import (
 	"bytes"
@@ -31,10 +30,10 @@ import (
 	"github.com/voicedr/voicedr/internal/twilioemu"
 )
 
-// ScenarioVersion is the scenario file format this build reads.
-const ScenarioVersion = 1
+// Version is the scenario file format this build reads.
+const Version = 1
 
-// Outcomes a drill ends with (and a scenario may expect).
+// Outcomes a drill ends with, which a scenario may expect.
 const (
 	OutcomeCompleted   = "completed"    // every cohort moved, proven, gated go, and validated
 	OutcomeRolledBack  = "rolled_back"  // a gate said no-go and the cohort was rolled back
@@ -59,11 +58,11 @@ type Scenario struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
 	Expect      Expect `yaml:"expect"`
-	// Traffic is an emulator traffic document; numbers may be left out to
-	// call the flow's numbers.
-	Traffic yaml.Node `yaml:"traffic"`
-	// Faults is the emulator faults document applied when the drill starts.
-	Faults yaml.Node `yaml:"faults"`
+	// TrafficDoc is an emulator traffic document; numbers may be left out
+	// to call the flow's numbers.
+	TrafficDoc yaml.Node `yaml:"traffic"`
+	// FaultsDoc is the emulator faults document applied when the drill starts.
+	FaultsDoc yaml.Node `yaml:"faults"`
 	// Apps sets the sample apps' behaviour per region (or role) at the start.
 	Apps map[string]AppMode `yaml:"apps"`
 	// Events change faults or apps during the drill.
@@ -99,11 +98,11 @@ type AppMode struct {
 // Event is a change during the drill: when the given cohort (1-based, in
 // plan order) starts, or After the drill started.
 type Event struct {
-	Cohort int                `yaml:"cohort"`
-	After  Duration           `yaml:"after"`
-	Faults yaml.Node          `yaml:"faults"`
-	Apps   map[string]AppMode `yaml:"apps"`
-	Note   string             `yaml:"note"`
+	Cohort    int                `yaml:"cohort"`
+	After     Duration           `yaml:"after"`
+	FaultsDoc yaml.Node          `yaml:"faults"`
+	Apps      map[string]AppMode `yaml:"apps"`
+	Note      string             `yaml:"note"`
 
 	faults *twilioemu.Faults
 }
@@ -142,21 +141,21 @@ func LibraryFile(name string) ([]byte, error) {
 	return b, nil
 }
 
-// LoadScenario reads a scenario by library name or file path.
-func LoadScenario(nameOrPath string) (*Scenario, []byte, error) {
+// Load reads a scenario by library name or file path.
+func Load(nameOrPath string) (*Scenario, []byte, error) {
 	if !strings.ContainsAny(nameOrPath, `/\`) && !strings.HasSuffix(nameOrPath, ".yaml") {
 		b, err := LibraryFile(nameOrPath)
 		if err != nil {
 			return nil, nil, err
 		}
-		s, err := ParseScenario(nameOrPath+".yaml", b)
+		s, err := Parse(nameOrPath+".yaml", b)
 		return s, b, err
 	}
 	b, err := os.ReadFile(nameOrPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read scenario: %w", err)
 	}
-	s, err := ParseScenario(nameOrPath, b)
+	s, err := Parse(nameOrPath, b)
 	return s, b, err
 }
 
@@ -164,9 +163,9 @@ func LoadScenario(nameOrPath string) (*Scenario, []byte, error) {
 // to the person editing the file.
 var yamlType = regexp.MustCompile(` in type [\w.\[\]*]+`)
 
-// ParseScenario decodes a scenario strictly (unknown keys are errors) and
+// Parse decodes a scenario strictly (unknown keys are errors) and
 // checks it; errors name the file, line and field.
-func ParseScenario(file string, b []byte) (*Scenario, error) {
+func Parse(file string, b []byte) (*Scenario, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var s Scenario
@@ -186,8 +185,8 @@ func ParseScenario(file string, b []byte) (*Scenario, error) {
 		}
 		return fmt.Errorf("%s:%d: %s: %s", file, line, field, fmt.Sprintf(format, args...))
 	}
-	if s.Version != ScenarioVersion {
-		return nil, at(nil, "version", "%d: this build reads version %d; write version: 1", s.Version, ScenarioVersion)
+	if s.Version != Version {
+		return nil, at(nil, "version", "%d: this build reads version %d; write version: 1", s.Version, Version)
 	}
 	if s.Name == "" {
 		return nil, at(nil, "name", "missing; name the scenario")
@@ -239,28 +238,28 @@ func (s *Scenario) Resolve(roles map[string]string, keys map[string]string, flow
 
 func (s *Scenario) resolve(roles, keys map[string]string, flowNumbers []string) (*Scenario, error) {
 	var err error
-	if s.faults, err = faultsDoc(s.file, "faults", &s.Faults, roles, keys); err != nil {
+	if s.faults, err = faultsDoc(s.file, "faults", &s.FaultsDoc, roles, keys); err != nil {
 		return nil, err
 	}
 	for i := range s.Events {
-		if s.Events[i].faults, err = faultsDoc(s.file, fmt.Sprintf("events[%d].faults", i), &s.Events[i].Faults, roles, keys); err != nil {
+		if s.Events[i].faults, err = faultsDoc(s.file, fmt.Sprintf("events[%d].faults", i), &s.Events[i].FaultsDoc, roles, keys); err != nil {
 			return nil, err
 		}
 	}
-	if s.Traffic.Kind == 0 {
+	if s.TrafficDoc.Kind == 0 {
 		s.traffic = nil
 		return s, nil
 	}
-	m, err := nodeMap(&s.Traffic)
+	m, err := nodeMap(&s.TrafficDoc)
 	if err != nil {
-		return nil, fmt.Errorf("%s:%d: traffic: %v", s.file, s.Traffic.Line, err)
+		return nil, fmt.Errorf("%s:%d: traffic: %v", s.file, s.TrafficDoc.Line, err)
 	}
 	if _, ok := m["numbers"]; !ok {
 		m["numbers"] = map[string]any{"list": flowNumbers}
 	}
 	b, _ := json.Marshal(m)
 	if s.traffic, err = twilioemu.ParseTraffic(b); err != nil {
-		return nil, fmt.Errorf("%s:%d: traffic: %v", s.file, s.Traffic.Line, err)
+		return nil, fmt.Errorf("%s:%d: traffic: %v", s.file, s.TrafficDoc.Line, err)
 	}
 	return s, nil
 }
@@ -322,9 +321,9 @@ func nodeMap(n *yaml.Node) (map[string]any, error) {
 	return m, nil
 }
 
-// appMode is the sample app mode for a scenario's AppMode: unnamed fields
+// Mode is the sample app mode for a scenario's AppMode: unnamed fields
 // stay ok.
-func (m AppMode) appMode() sampleapp.Mode {
+func (m AppMode) Mode() sampleapp.Mode {
 	out := sampleapp.DefaultMode()
 	if m.Voice != "" {
 		out.Voice = sampleapp.Behavior(m.Voice)
@@ -335,13 +334,16 @@ func (m AppMode) appMode() sampleapp.Mode {
 	return out
 }
 
-// regionOfRole resolves a role or region name used as a key under apps.
-func regionOfRole(roles map[string]string, key string) (region.Region, error) {
+// RegionOf resolves a role or region name used as a key under apps.
+func RegionOf(roles map[string]string, key string) (region.Region, error) {
 	return region.Parse(roleOr(roles, key))
 }
 
-// ExampleWorkbook is the demo account's rehearsal workbook (the support
-// flow with compressed windows, triggers and a two-person approval).
-//
-//go:embed example_workbook.yaml
-var ExampleWorkbook []byte
+// Traffic is the resolved traffic document (nil: none).
+func (s *Scenario) Traffic() *twilioemu.Traffic { return s.traffic }
+
+// Faults is the resolved faults document applied at the start (nil: none).
+func (s *Scenario) Faults() *twilioemu.Faults { return s.faults }
+
+// Faults is the event's resolved faults document (nil: unchanged).
+func (e *Event) Faults() *twilioemu.Faults { return e.faults }
