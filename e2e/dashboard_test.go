@@ -17,6 +17,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/voicedr/voicedr/internal/report"
+	"github.com/voicedr/voicedr/internal/store"
+	"github.com/voicedr/voicedr/internal/store/sqlite"
 )
 
 // chromiumPath finds Debian's chromium, or skips the test.
@@ -147,6 +151,7 @@ func TestDashboard(t *testing.T) {
 	if out, stderr, code := w.voicedr(t, "plan", "failover", "--flow", "support", "--workbook", wb, "--db", w.db, "-o", planFile, "--rate", "1000"); code != 0 {
 		t.Fatalf("plan: exit %d\n%s\n%s", code, out, stderr)
 	}
+	seedDrill(t, w)
 	srv := startServe(t, w, wb)
 	if resp, err := http.Get(srv.base + "/"); err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("voicedr serve does not serve the dashboard at / (is server.Options.UI set to ui.Handler()?): %v %v", err, resp)
@@ -366,4 +371,90 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("the audit log on the page shows nothing of the run:\n%s", entries)
 	}
 	t.Logf("audit verify status on the page: %s", audit)
+
+	// The drills page lists the drill with its report's figures, shows the
+	// report itself, and closes an action item with a note, as Grace.
+	row := `[data-testid="drill-row"][data-drill="drill-e2e"]`
+	do(grace, "drills history", hash("#/drills"), visible(row), visible(`[data-testid="action"][data-action="act-e2e"]`))
+	if got := text(grace, row+` [data-testid="drill-outcome"]`); got != "Completed" {
+		t.Errorf("the drill's outcome reads %q; want Completed", got)
+	}
+	if got := text(grace, row+` [data-testid="drill-lost"]`); got != "2" {
+		t.Errorf("the drill's calls lost read %q; want 2", got)
+	}
+	if got := text(grace, row); !strings.Contains(got, "4m 00s / 15m 00s") || !strings.Contains(got, "met") {
+		t.Errorf("the drill's row reads %q; want its RTO against the objective, met", got)
+	}
+	do(grace, "open the drill's report", click(row+` [data-testid="drill-report"]`), visible(`[data-testid="report-view"]`))
+	shown, err := chromedp.Run(grace, chromedp.Evaluate[bool](`(() => {
+		const r = document.querySelector('[data-testid="report-view"]').shadowRoot;
+		return !!r && r.textContent.includes("primary-voice-down") && r.adoptedStyleSheets.length === 1;
+	})()`))
+	if err != nil || !shown {
+		t.Errorf("the report view does not show the styled report (err %v)", err)
+	}
+	// The note prompt answers as a person would type.
+	do(grace, "close the action item",
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[string](`window.prompt = () => "standby app created"; ""`)(ctx, t)
+			return err
+		}),
+		click(`[data-testid="action"][data-action="act-e2e"] [data-testid="action-close"]`),
+		visible(`[data-testid="no-actions"]`))
+	var items []struct {
+		ID       string
+		ClosedBy string `json:"closed_by"`
+		Note     string
+	}
+	srv.call(t, tokens["Alan"], "GET", "/v1/actions?all=1", nil, &items)
+	if len(items) != 1 || items[0].ClosedBy != "Grace" || items[0].Note != "standby app created" {
+		t.Errorf("action items after closing from the page: %+v; want act-e2e closed by Grace with the note", items)
+	}
+	// On a phone the drills page does not scroll sideways either.
+	do(alan, "drills on a phone", hash("#/drills"), visible(row))
+	if wide, err := chromedp.Run(alan, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); err != nil || wide {
+		t.Errorf("the drills page is wider than a 390 px phone screen (err %v)", err)
+	}
+}
+
+// seedDrill stores, in the world's state database, a finished tabletop
+// drill of support whose report package report rendered into its own
+// directory (as voicedr drill does), and one open action item from it: the
+// dashboard reads what a drill leaves, without spending half a minute on
+// running one.
+func seedDrill(t *testing.T, w *world) {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	rep := &report.Drill{
+		Version: report.Version, ID: "drill-e2e", Program: "e2e", Flow: "support", Kind: "tabletop",
+		Scenario: report.Scenario{Name: "primary-voice-down", Description: "us1 voice is down"},
+		Primary:  "us1", Standby: "ie1", Started: start, Ended: start.Add(6 * time.Minute),
+		Outcome: "completed", Expected: "completed", AsExpected: true,
+		RTO:     report.RTO{ObjectiveSeconds: 900, OverallSeconds: 240, Met: true},
+		Calls:   report.Calls{Source: "emulator ledger", Placed: 50, Lost: 2},
+		Gaps:    []report.Gap{{Source: "readiness", Kind: "app_missing", Severity: "error", Text: "the standby has no app"}},
+		Actions: []report.Action{{ID: "act-e2e", Title: "Create the standby app", Owner: "Ada", Status: "open"}},
+	}
+	dir := filepath.Join(w.dir, "drills", "drill-e2e")
+	if _, err := rep.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	body, err := rep.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, w.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.SaveDrill(ctx, store.Drill{ID: "drill-e2e", Flow: "support", Kind: "tabletop", Scenario: "primary-voice-down",
+		Outcome: "completed", StartedAt: start, EndedAt: rep.Ended, Dir: dir, Report: body}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveActionItem(ctx, store.ActionItem{ID: "act-e2e", DrillID: "drill-e2e", Flow: "support",
+		Title: "Create the standby app", Owner: "Ada", CreatedAt: rep.Ended}); err != nil {
+		t.Fatal(err)
+	}
 }

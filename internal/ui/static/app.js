@@ -151,6 +151,7 @@
     run: { render: renderActiveRun, poll: 1500, title: "Active run" },
     approvals: { render: renderApprovals, poll: 4000, title: "Approvals" },
     runs: { render: renderRuns, poll: 5000, title: "Runs" },
+    drills: { render: renderDrills, poll: 10000, title: "Drills" },
     audit: { render: renderAudit, poll: 10000, title: "Audit log" },
   };
 
@@ -743,6 +744,122 @@
           h("span", { class: "spacer" }),
           h("button", { type: "button", class: "link", "data-testid": "break-glass-button", onclick: decide("break_glass") }, "Break glass…")),
         err) : null);
+  }
+
+  // ---- drills and action items ------------------------------------------------------
+
+  function dur(sec) {
+    if (typeof sec !== "number" || !isFinite(sec) || sec <= 0) return "—";
+    const m = Math.floor(sec / 60), r = Math.round(sec % 60);
+    return m ? m + "m " + pad(r) + "s" : r + "s";
+  }
+
+  // reportPanel shows one drill's report. It lives outside the view that
+  // polling rebuilds, so a report being read is not torn down every poll.
+  let reportPanel = null;
+
+  async function renderDrills(args, first) {
+    // Do not rebuild under someone pressing a button.
+    if (!first && main.contains(document.activeElement) && document.activeElement !== main) return null;
+    const [drills, items] = await Promise.all([api("GET", "/v1/drills"), api("GET", "/v1/actions")]);
+    const mayClose = can("apply") || can("admin");
+    const open = arr(items);
+    changed("actions:open", String(open.length), open.length + " action items open");
+    const rows = arr(drills).map((d) => {
+      const rto = d.report ? dur(d.rto_seconds) + (d.objective_seconds ? " / " + dur(d.objective_seconds) : "") : "—";
+      return h("tr", { "data-testid": "drill-row", "data-drill": d.id, "data-outcome": d.outcome },
+        h("td", { "data-label": "Started" }, timeEl(d.started_at)),
+        h("td", { "data-label": "Flow" }, d.flow, d.name ? h("div", { class: "muted small" }, d.name) : null),
+        h("td", { "data-label": "Drill" }, d.kind, " ", h("span", { class: "muted small" }, d.scenario)),
+        h("td", { "data-label": "Outcome" }, badge(humanize(d.outcome), tone(d.outcome), "drill-outcome")),
+        h("td", { "data-label": "RTO" }, rto, " ", d.report && d.objective_seconds ? badge(d.met ? "met" : "missed", d.met ? "ok" : "bad", "drill-met") : null),
+        h("td", { "data-label": "Calls lost", "data-testid": "drill-lost" }, d.report ? String(d.calls_lost) : "—"),
+        h("td", { "data-label": "Gaps" }, d.report ? String(d.gaps) : "—"),
+        h("td", { "data-label": "As expected" }, d.report ? badge(d.as_expected ? "yes" : "no", d.as_expected ? "ok" : "bad", "drill-as-expected") : "—"),
+        h("td", { "data-label": "Report" }, d.report ? h("button", { type: "button", class: "link", "data-testid": "drill-report",
+          onclick: () => showReport(d).catch((e) => showBanner("The report could not be shown: " + e.message)) }, "View report") : h("span", { class: "muted small" }, "not yet")));
+    });
+    return h("div", null, h("h1", null, "Drills"),
+      h("section", { "aria-labelledby": "h-actions" },
+        h("h2", { id: "h-actions" }, "Open action items (" + open.length + ")"),
+        open.length ? h("ul", { class: "gaps", "data-testid": "actions" }, open.map((a) => actionItem(a, mayClose)))
+          : h("p", { class: "muted", "data-testid": "no-actions" }, "No action item is open.")),
+      h("section", { "aria-labelledby": "h-drills" },
+        h("h2", { id: "h-drills" }, "History"),
+        rows.length ? h("table", { class: "stack", "data-testid": "drills" },
+          h("caption", { class: "visually-hidden" }, "Drills, newest first"),
+          h("thead", null, h("tr", null, ["Started", "Flow", "Drill", "Outcome", "RTO / objective", "Calls lost", "Gaps", "As expected", "Report"]
+            .map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", null, rows))
+          : h("p", { class: "muted", "data-testid": "no-drills" }, "No drill has been run: ", h("code", null, "voicedr drill --flow FLOW --scenario primary-voice-down"))),
+      reportPanel);
+  }
+
+  function actionItem(a, mayClose) {
+    const err = h("span", { class: "error small", role: "alert" });
+    const close = async (ev) => {
+      const note = window.prompt("Close \u201c" + a.title + "\u201d: what was done?");
+      if (note === null) return;
+      if (!note.trim()) { err.textContent = "A note is required."; return; }
+      ev.target.disabled = true;
+      try {
+        await api("POST", "/v1/actions/" + encodeURIComponent(a.id) + "/close", { note: note.trim() });
+        announce("Closed action item " + a.title);
+        navigate();
+      } catch (e) {
+        if (e.status === 401) return;
+        err.textContent = (e.status === 403 ? "Refused: " : "") + e.message;
+        ev.target.disabled = false;
+      }
+    };
+    return h("li", { class: "gap sev-error", "data-testid": "action", "data-action": a.id },
+      h("div", { class: "row" }, h("strong", null, a.title), h("span", { class: "spacer" }),
+        mayClose ? h("button", { type: "button", "data-testid": "action-close", onclick: close }, "Close…") : null),
+      h("div", { class: "muted small" }, [a.flow, a.owner ? "owner " + a.owner : "", "drill " + short(a.drill_id, 16)].filter(Boolean).join(" · "),
+        " · opened ", timeEl(a.created_at)),
+      err);
+  }
+
+  // showReport fetches a drill's report.html with the token (a link could
+  // not carry it) and shows it in a shadow root: the page's markup is parsed
+  // inert (DOMParser runs no script), scripts and frames are dropped, and
+  // its one stylesheet is adopted as a constructed sheet, so it renders
+  // styled under the dashboard's own CSP (which refuses inline styles and
+  // would be inherited by a blob: or srcdoc document) without leaking into
+  // the dashboard.
+  async function showReport(d) {
+    const host = h("div", { class: "report-host", "data-testid": "report-view" });
+    const title = "Report of drill " + short(d.id, 24);
+    const resp = await fetch("/v1/drills/" + encodeURIComponent(d.id) + "/report.html", { headers: { Authorization: "Bearer " + token() } });
+    const text = await resp.text();
+    const doc = new DOMParser().parseFromString(resp.ok ? text : "<p></p>", "text/html");
+    doc.querySelectorAll("script, iframe, object, embed, link, meta, base, form").forEach((el) => el.remove());
+    const root = host.attachShadow({ mode: "open" });
+    if (!resp.ok) {
+      root.append(h("p", { class: "error" }, "The report could not be read: " + resp.status));
+    } else {
+      let css = "";
+      doc.querySelectorAll("style").forEach((st) => { css += st.textContent + "\n"; st.remove(); });
+      const sheet = new CSSStyleSheet();
+      // The page's document-level selectors mean the shadow host here.
+      sheet.replaceSync(css.replace(/(^|[\s,}])(:root|html|body)(?=[\s,{])/g, "$1:host"));
+      root.adoptedStyleSheets = [sheet];
+      root.append(...Array.from(doc.body.childNodes).map((n) => document.importNode(n, true)));
+    }
+    const blob = URL.createObjectURL(new Blob([text], { type: "text/html" }));
+    reportPanel = h("section", { class: "card report", "aria-labelledby": "h-report", "data-testid": "report-panel" },
+      h("header", null, h("h2", { id: "h-report", tabindex: "-1" }, title), h("span", { class: "spacer" }),
+        resp.ok ? h("a", { href: blob, download: "drill-" + d.id + ".html", class: "small" }, "Download") : null,
+        h("button", { type: "button", class: "link", "data-testid": "report-close", onclick: () => {
+          URL.revokeObjectURL(blob);
+          reportPanel.remove();
+          reportPanel = null;
+        } }, "Close report")),
+      host);
+    const view = main.firstElementChild;
+    if (view) view.append(reportPanel);
+    reportPanel.querySelector("h2").focus();
+    announce(title + " shown");
   }
 
   // ---- audit -----------------------------------------------------------------------
