@@ -5,6 +5,9 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +15,29 @@ import (
 	"strings"
 	"testing"
 )
+
+// writeRoute sets a number's voice routing through the emulator's routes
+// host, as an operator would have before the test.
+func (w *world) writeRoute(t *testing.T, e164, region string) {
+	t.Helper()
+	form := url.Values{"VoiceRegion": {region}}
+	req, err := http.NewRequest("POST", "http://"+w.addr+"/v2/PhoneNumbers/"+url.PathEscape(e164), strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "routes.dublin.ie1.twilio.com"
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(w.getenv("TWILIO_IE1_API_KEY"), w.getenv("TWILIO_IE1_API_SECRET"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("route %s to %s: %d %s", e164, region, resp.StatusCode, b)
+	}
+}
 
 // TestLiveDrillMovesOnlyTheDrillCohort: a live drill against the emulator
 // standing in for the real account moves the drill cohort's numbers to
@@ -33,11 +59,16 @@ func TestLiveDrillMovesOnlyTheDrillCohort(t *testing.T) {
 	if len(support) < 10 {
 		t.Fatalf("%d support numbers; want at least 10", len(support))
 	}
-	cohort := support[:2]
+	// The drill cohort: two numbers in us1, and one the team had already
+	// moved to ie1 before the drill, which the drill must leave there.
+	cohort, inIE1 := support[:2], support[2]
+	w.writeRoute(t, inIE1, "ie1")
+	before = w.numbers(t)
+	writesBefore := len(w.routeWrites(t))
 	wb := w.writeWorkbook(t, workbookOpts{
 		Cohorts: fmt.Sprintf(`
-      - {name: drill, order: 1, numbers: ["%s", "%s"], gate: g, no_go: rollback}
-      - {name: rest, order: 2, share: 1, gate: g, no_go: rollback}`, cohort[0], cohort[1]),
+      - {name: drill, order: 1, numbers: ["%s", "%s", "%s"], gate: g, no_go: rollback}
+      - {name: rest, order: 2, share: 1, gate: g, no_go: rollback}`, cohort[0], cohort[1], inIE1),
 		Extra: `
 drills:
   - {name: support-live, flow: support, kind: live, cadence: annual, cohort: drill}
@@ -55,7 +86,7 @@ drills:
 
 	// Only the cohort was written: each of its numbers once to ie1, once back.
 	writes := map[string][]string{}
-	for _, wr := range w.routeWrites(t) {
+	for _, wr := range w.routeWrites(t)[writesBefore:] {
 		writes[wr.Key] = append(writes[wr.Key], wr.VoiceRegion)
 	}
 	for _, n := range cohort {
@@ -65,7 +96,10 @@ drills:
 		delete(writes, n)
 	}
 	if len(writes) != 0 {
-		t.Errorf("routing writes to resources outside the drill cohort: %v", writes)
+		t.Errorf("routing writes to resources the drill did not move (outside the cohort, or already in ie1): %v", writes)
+	}
+	if got := w.numbers(t)[inIE1].Routing.VoiceRegion; got != "ie1" {
+		t.Errorf("%s was in ie1 before the drill and is in %s after; want ie1", inIE1, got)
 	}
 	// Every number of the account is as it was, number by number.
 	after := w.numbers(t)
@@ -100,6 +134,14 @@ drills:
 	}
 	if out, stderr, code := w.voicedr(t, "evidence", "verify", bundle, "--pub", pub); code != 0 {
 		t.Fatalf("evidence verify: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if len(r.RunIDs) != 2 {
+		t.Fatalf("report run IDs %v; want the failover's and the failback's", r.RunIDs)
+	}
+	for _, id := range r.RunIDs {
+		if _, err := os.Stat(filepath.Join(bundle, "runs", id, "ledger.jsonl")); err != nil {
+			t.Errorf("bundle lacks run %s's ledger: %v", id, err)
+		}
 	}
 	report := filepath.Join(bundle, "drill", "report.json")
 	b, err := os.ReadFile(report)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/voicedr/voicedr/internal/drill"
@@ -25,15 +26,30 @@ import (
 // moves cohort by cohort with proof and gates, the move is validated, and
 // the report (with calls lost from the emulator's ledger) is written.
 func demoDrill(ctx context.Context, w io.Writer, dir string, set *twilio.Set, apps *localApps) error {
-	wb, err := workbook.Parse("example_workbook.yaml", drill.ExampleWorkbook)
+	orig, err := workbook.Parse("example_workbook.yaml", drill.ExampleWorkbook)
 	if err != nil {
 		return fmt.Errorf("the demo's own workbook: %w", err)
 	}
 	// The demo account's webhooks were pointed at the demo's sample apps;
-	// the workbook names the same endpoints, as a customer's would.
-	for i := range wb.Regions {
-		a, r := &wb.Regions[i].App, string(wb.Regions[i].Region)
-		a.VoiceURL, a.FallbackURL, a.StatusCallback = apps.rewrite(r, a.VoiceURL), apps.rewrite(r, a.FallbackURL), apps.rewrite(r, a.StatusCallback)
+	// the workbook names the same endpoints, as a customer's would. It is
+	// written out so the drill's report and evidence carry it.
+	var pairs []string
+	for _, rp := range orig.Regions {
+		r := string(rp.Region)
+		for _, u := range []string{rp.App.VoiceURL, rp.App.FallbackURL, rp.App.StatusCallback} {
+			if u != "" {
+				pairs = append(pairs, u, apps.rewrite(r, u))
+			}
+		}
+	}
+	wbPath := filepath.Join(dir, "voicedr-demo.yaml")
+	text := strings.NewReplacer(pairs...).Replace(string(drill.ExampleWorkbook))
+	if err := os.WriteFile(wbPath, []byte(text), 0o644); err != nil {
+		return err
+	}
+	wb, err := workbook.Parse(wbPath, []byte(text))
+	if err != nil {
+		return fmt.Errorf("the demo's own workbook: %w", err)
 	}
 	dbPath := filepath.Join(dir, "voicedr-demo.db")
 	for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -75,13 +91,13 @@ func demoDrill(ctx context.Context, w io.Writer, dir string, set *twilio.Set, ap
 	fmt.Fprintf(w, "   voicedr standby apply: %d changes in ie1 (routing untouched); readiness now: ready %v, %d gaps; snapshot stored\n",
 		len(res.Done), rep.Ready, rep.Errors())
 
-	sc, text, err := scenario.Load("primary-voice-down")
+	sc, scText, err := scenario.Load("primary-voice-down")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n2. voicedr drill --flow support --kind tabletop --scenario %s\n", sc.Name)
 	fmt.Fprintf(w, "   %s\n   On an in-process copy of the stored snapshot; nothing leaves loopback.\n", sc.Description)
-	t := &drill.Tabletop{Workbook: wb, Flow: "support", Scenario: sc, ScenarioText: text, Snapshot: s, Store: db,
+	t := &drill.Tabletop{Workbook: wb, WorkbookPath: wbPath, Flow: "support", Scenario: sc, ScenarioText: scText, Snapshot: s, Store: db,
 		Dir: filepath.Join(dir, "voicedr-demo-drills"), Name: "support-tabletop", Progress: progressPrinter(w)}
 	out, err := t.Run(ctx)
 	if err != nil {
@@ -96,6 +112,6 @@ func demoDrill(ctx context.Context, w io.Writer, dir string, set *twilio.Set, ap
 	}
 	fmt.Fprintf(w, "   Approvals and steps by named stand-ins: %d; gaps found: %d\n", len(d.StandIns), len(d.Gaps))
 	fmt.Fprintf(w, "\nReport: %s\n", out.Files["report.html"])
-	fmt.Fprintf(w, "Evidence: voicedr evidence keys --generate && voicedr evidence export --drill %s --db %s --out bundle.tar.gz\n", d.ID, dbPath)
+	fmt.Fprintf(w, "Evidence: voicedr evidence keys --generate && voicedr evidence export --drill %s --db %s --workbook %s --out bundle.tar.gz\n", d.ID, dbPath, wbPath)
 	return nil
 }

@@ -34,10 +34,10 @@ func (r *tabletopRun) finish(ctx context.Context, res *execute.Result, fault tim
 	}
 	rep.RTO = rto(res, fault, time.Duration(r.flow.RTO), rep.Outcome == OutcomeCompleted)
 	if rep.RTO.ObjectiveSeconds > 0 && rep.Outcome == OutcomeCompleted && !rep.RTO.Met {
-		r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "rto_missed", Severity: "error",
+		r.gap(report.Gap{Source: "drill", Kind: "rto_missed", Severity: "error",
 			Text: fmt.Sprintf("The flow recovered in %.0fs, over its %.0fs objective.", rep.RTO.OverallSeconds, rep.RTO.ObjectiveSeconds)})
 	}
-	r.gaps = append(r.gaps, cohortGaps(res)...)
+	r.gap(cohortGaps(res)...)
 	rep.Calls = ledgerCalls(r.sb.emu, r.numbers, r.marks, res != nil)
 	rep.Gates = gateSeries(res)
 	rep.Timeline = r.rec.timeline()
@@ -48,7 +48,7 @@ func (r *tabletopRun) finish(ctx context.Context, res *execute.Result, fault tim
 	for _, n := range net.Dialed {
 		conns += n
 	}
-	r.notes = append(r.notes, fmt.Sprintf("Network: %d connections to %d loopback addresses; %d refused.", conns, len(net.Dialed), len(net.Refused)))
+	r.note(fmt.Sprintf("Network: %d connections to %d loopback addresses; %d refused.", conns, len(net.Dialed), len(net.Refused)))
 	rep.Notes = r.notes
 	rep.AsExpected = asExpected(rep, t.Scenario.Expect)
 	var err error

@@ -10,6 +10,8 @@ package drill
 
 import (
 	_ "embed"
+	"os"
+	"path/filepath"
 
 	"github.com/voicedr/voicedr/internal/scenario"
 )
@@ -23,7 +25,20 @@ const (
 	OutcomeFailed      = scenario.OutcomeFailed
 	OutcomeRefused     = scenario.OutcomeRefused
 	OutcomeNotRestored = scenario.OutcomeNotRestored
+	// OutcomeError: the drill itself could not run to its end (bad input,
+	// shutdown); it rehearsed nothing, and the schedule does not count it.
+	OutcomeError = "error"
 )
+
+// drillDir makes a drill's directory, stored absolute so serve and
+// evidence find it from any working directory.
+func drillDir(root, id string) (string, error) {
+	dir, err := filepath.Abs(filepath.Join(root, id))
+	if err != nil {
+		return "", err
+	}
+	return dir, os.MkdirAll(dir, 0o755)
+}
 
 // ExampleWorkbook is the demo account's rehearsal workbook (the support
 // flow with compressed windows, triggers and a two-person approval).

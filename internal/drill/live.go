@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/voicedr/voicedr/internal/execute"
+	"github.com/voicedr/voicedr/internal/governance"
 	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/plan"
 	"github.com/voicedr/voicedr/internal/readiness"
@@ -51,8 +52,14 @@ type Live struct {
 	Logger   *slog.Logger
 }
 
+// failbackTimeout bounds the failback and the final check, which run even
+// when the drill's context is cancelled (Ctrl-C must not leave numbers
+// moved).
+const failbackTimeout = 30 * time.Minute
+
 // Run runs the live drill. As with Tabletop, an error means the drill
-// could not run; a failed move is an outcome in the report.
+// could not run; a failed move is an outcome in the report. Once anything
+// may have moved, every path records the drill and tries to bring it back.
 func (l *Live) Run(ctx context.Context) (*Outcome, error) {
 	if l.Workbook == nil || l.Set == nil || l.Store == nil || l.Cohort == "" {
 		return nil, errors.New("live drill: workbook, Twilio clients, store and the drill cohort are required")
@@ -61,9 +68,12 @@ func (l *Live) Run(ctx context.Context) (*Outcome, error) {
 	if flow == nil {
 		return nil, fmt.Errorf("live drill: flow %q is not in the workbook; name one of its flows", l.Flow)
 	}
+	if err := ownedCohort(flow, l.Cohort); err != nil {
+		return nil, err
+	}
 	id := newDrillID(time.Now())
-	dir := filepath.Join(l.Dir, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := drillDir(l.Dir, id)
+	if err != nil {
 		return nil, fmt.Errorf("live drill: %w", err)
 	}
 	rec := newRecorder(l.Progress)
@@ -81,11 +91,11 @@ func (l *Live) Run(ctx context.Context) (*Outcome, error) {
 	before, err := inventory.Read(ctx, l.Set, inventory.Options{})
 	if err != nil {
 		rep.Ended = time.Now().UTC()
-		_ = save(OutcomeFailed, nil)
-		return nil, fmt.Errorf("live drill: read the account: %w", err)
+		return nil, errors.Join(fmt.Errorf("live drill: read the account: %w", err), save(OutcomeError, nil))
 	}
 	if _, err := l.Store.SaveSnapshot(ctx, before); err != nil {
-		return nil, err
+		rep.Ended = time.Now().UTC()
+		return nil, errors.Join(err, save(OutcomeError, nil))
 	}
 	var gaps []report.Gap
 	if rp, err := readiness.Check(before, l.Workbook, l.Flow, readiness.Options{}); err == nil {
@@ -96,72 +106,106 @@ func (l *Live) Run(ctx context.Context) (*Outcome, error) {
 	start := time.Now().UTC()
 	rec.add("scenario", l.Actor, "", fmt.Sprintf("live drill of cohort %s: snapshot of %d numbers taken", l.Cohort, len(before.Numbers)))
 
-	over, overPlan, err := l.move(ctx, rec, before, plan.Failover)
-	if err != nil {
-		return nil, err
+	over, overPlan, overErr := l.move(ctx, rec, before, plan.Failover, nil)
+	if overErr != nil {
+		rep.Reason = overErr.Error()
+		gaps = append(gaps, report.Gap{Source: "drill", Kind: "run_stopped", Severity: "error", Text: "failover: " + overErr.Error()})
 	}
+	// From here numbers may have moved: bring them back even if the
+	// drill's context ends, within a bound.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failbackTimeout)
+	defer cancel()
 	var back *execute.Result
+	var backPlan *plan.Plan
 	if over != nil {
-		// Fail back whatever moved, whatever the gate said: a live drill
-		// must leave the account as it found it.
-		now, err := inventory.Read(ctx, l.Set, inventory.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("live drill: read the account before failback: %w (the drill cohort may still be in %s: run voicedr plan failback)", err, rs["standby"])
+		rep.RunID, rep.RunIDs = over.RunID, []string{over.RunID}
+		if over.State == store.RunPaused || over.State == store.RunRunning {
+			// A paused failover left resumable would move the cohort
+			// again, outside any drill, if someone resumed it.
+			e := &execute.Engine{Store: l.Store, Audit: l.Audit, Actor: l.Actor}
+			if err := e.Abort(bctx, over.RunID); err == nil {
+				rec.add("run_ended", l.Actor, "", fmt.Sprintf("failover run %s aborted before the failback, so it cannot be resumed", over.RunID))
+			}
 		}
-		if back, _, err = l.move(ctx, rec, now, plan.Failback); err != nil {
-			return nil, err
+		var backErr error
+		now, err := inventory.Read(bctx, l.Set, inventory.Options{})
+		if err == nil {
+			back, backPlan, backErr = l.move(bctx, rec, now, plan.Failback, actionKeys(overPlan))
+		} else {
+			backErr = fmt.Errorf("read the account before failback: %w", err)
+		}
+		if back != nil {
+			rep.RunIDs = append(rep.RunIDs, back.RunID)
+		}
+		switch {
+		case backErr != nil:
+			gaps = append(gaps, report.Gap{Source: "drill", Kind: "failback_incomplete", Severity: "error",
+				Text: fmt.Sprintf("The failback stopped: %v. The drill cohort may still be in %s: voicedr plan failback --flow %s, then apply it.", backErr, rs["standby"], l.Flow)})
+		case back != nil && back.State != store.RunCompleted:
+			gaps = append(gaps, report.Gap{Source: "drill", Kind: "failback_incomplete", Severity: "error",
+				Text: fmt.Sprintf("The failback run %s ended %s: %s", back.RunID, back.State, back.Reason)})
 		}
 	}
-	after, err := inventory.Read(ctx, l.Set, inventory.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("live drill: read the account after failback: %w", err)
-	}
-	rep.Touched = touched(before, after, overPlan)
 	restored := true
-	for _, tr := range rep.Touched {
-		restored = restored && tr.Restored
-		if !tr.Restored {
-			gaps = append(gaps, report.Gap{Source: "drill", Kind: "not_restored", Severity: "error", Resource: tr.Resource,
-				Text: fmt.Sprintf("%s is %s after the drill; it was %s before. Restore it (voicedr plan failback --flow %s).", tr.Resource, tr.After, tr.Before, l.Flow)})
+	after, err := inventory.Read(bctx, l.Set, inventory.Options{})
+	if err != nil {
+		restored = false
+		gaps = append(gaps, report.Gap{Source: "drill", Kind: "not_verified", Severity: "error",
+			Text: fmt.Sprintf("The account could not be read after the drill (%v): check the drill cohort by hand (voicedr posture).", err)})
+	} else {
+		rep.Touched = touched(before, after, overPlan, backPlan)
+		for _, tr := range rep.Touched {
+			restored = restored && tr.Restored
+			if !tr.Restored {
+				gaps = append(gaps, report.Gap{Source: "drill", Kind: "not_restored", Severity: "error", Resource: tr.Resource,
+					Text: fmt.Sprintf("%s is not as before the drill (before: %s; after: %s). Restore it: voicedr plan failback --flow %s.", tr.Resource, tr.Before, tr.After, l.Flow)})
+			}
 		}
+		rec.add("restored", l.Actor, "", fmt.Sprintf("%d touched resources checked against the snapshot; restored: %v", len(rep.Touched), restored))
 	}
-	rec.add("restored", l.Actor, "", fmt.Sprintf("%d touched resources checked against the snapshot; restored: %v", len(rep.Touched), restored))
 
 	rep.Ended = time.Now().UTC()
 	rep.Outcome = outcomeOf(over, true)
-	if over != nil {
-		rep.RunID, rep.Reason = over.RunID, over.Reason
+	switch {
+	case over != nil:
+		if rep.Reason == "" {
+			rep.Reason = over.Reason
+		}
 		gaps = append(gaps, cohortGaps(over)...)
-	} else if overPlan == nil {
-		rep.Outcome = OutcomeRefused
+	case overErr != nil:
+		rep.Outcome = OutcomeFailed
 	}
 	if !restored {
 		rep.Outcome = OutcomeNotRestored
 	}
-	if back != nil && back.State != store.RunCompleted {
-		gaps = append(gaps, report.Gap{Source: "drill", Kind: "failback_incomplete", Severity: "error",
-			Text: fmt.Sprintf("The failback run %s ended %s: %s", back.RunID, back.State, back.Reason)})
-	}
 	rep.RTO = rto(over, start, time.Duration(flow.RTO), over != nil && over.State == store.RunCompleted)
 	rep.Gates = gateSeries(over)
 	if overPlan != nil {
-		rep.Calls = l.calls(ctx, overPlan, start)
+		rep.Calls = l.calls(bctx, overPlan, start)
 	}
 	rep.Timeline, rep.Gaps = rec.timeline(), gaps
 	rep.AsExpected = rep.Outcome == OutcomeCompleted
-	rep.Notes = append(rep.Notes, "Calls are counted from Twilio's Calls and Alerts APIs, which cannot see calls that died at the edge.")
-	if rep.Actions, err = recordActions(ctx, l.Store, rep, l.Workbook); err != nil {
+	rep.Notes = append(rep.Notes, "Calls are counted from Twilio's Calls API (webhook failures from its Alerts), which cannot see calls that died at the edge; fallback hits are not counted in a live drill.")
+	body, jerr := json.Marshal(rep)
+	if jerr != nil {
+		return nil, jerr
+	}
+	// The record is saved before anything else can fail, so a drill that
+	// moved numbers is never left "running".
+	if err := save(rep.Outcome, body); err != nil {
 		return nil, err
 	}
-	if rep.History, err = history(ctx, l.Store, rep); err != nil {
+	if rep.Actions, err = recordActions(bctx, l.Store, rep, l.Workbook); err != nil {
+		return nil, err
+	}
+	if rep.History, err = history(bctx, l.Store, rep); err != nil {
 		return nil, err
 	}
 	files, err := writeDrillFiles(dir, rep, nil, l.WorkbookPath)
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(rep)
-	if err != nil {
+	if body, err = json.Marshal(rep); err != nil {
 		return nil, err
 	}
 	if err := save(rep.Outcome, body); err != nil {
@@ -170,17 +214,56 @@ func (l *Live) Run(ctx context.Context) (*Outcome, error) {
 	return &Outcome{Report: rep, Dir: dir, Files: files}, nil
 }
 
+// ownedCohort refuses a drill cohort picked by share: a live drill moves
+// numbers the team owns, named in the workbook (numbers or tags), never a
+// share of the customers' numbers.
+func ownedCohort(f *workbook.Flow, name string) error {
+	for _, c := range f.Cohorts {
+		if c.Name != name {
+			continue
+		}
+		if len(c.Numbers) == 0 && len(c.Tags) == 0 {
+			return fmt.Errorf("live drill: cohort %s of flow %s is not a drill cohort: it picks numbers by share or country, so a live drill would move customers' numbers; give it numbers: (or tags:) the team owns", name, f.Name)
+		}
+		return nil
+	}
+	return fmt.Errorf("live drill: flow %s has no cohort %q; name its drill cohort in drills[].cohort", f.Name, name)
+}
+
+func actionKeys(p *plan.Plan) map[string]bool {
+	keys := map[string]bool{}
+	if p != nil {
+		for _, a := range p.Actions() {
+			keys[a.Key] = true
+		}
+	}
+	return keys
+}
+
 // move plans the drill cohort's move (failover or failback) from s, waits
-// for its approvals and applies it. A nil result means nothing ran: no
-// plan (recorded) or nothing to move.
-func (l *Live) move(ctx context.Context, rec *recorder, s *snapshot.Snapshot, kind string) (*execute.Result, *plan.Plan, error) {
+// for its approvals and applies it. keep, for a failback, restricts it to
+// what the failover moved. A nil result means nothing ran: no plan
+// (recorded), nothing to move, or not approved; an error is the engine's
+// (the run stopped and is resumable).
+func (l *Live) move(ctx context.Context, rec *recorder, s *snapshot.Snapshot, kind string, keep map[string]bool) (*execute.Result, *plan.Plan, error) {
 	p, err := plan.Make(plan.Input{Snapshot: s, Workbook: l.Workbook, WorkbookDigest: workbookRef(l.WorkbookPath).SHA256,
 		Flow: l.Flow, Kind: kind, Now: time.Now(), Source: "live", Only: []string{l.Cohort}})
+	if err == nil && keep != nil {
+		err = p.Restrict(keep)
+		if err == nil && len(p.Actions()) == 0 {
+			rec.add("plan", l.Actor, "", "nothing to fail back: the failover moved nothing that is still in "+p.From)
+			return nil, nil, nil
+		}
+	}
 	if err != nil {
 		rec.add("plan", l.Actor, "", fmt.Sprintf("no %s plan: %v", kind, err))
 		return nil, nil, nil
 	}
-	rec.add("plan", l.Actor, "", fmt.Sprintf("%s plan %s: %d actions, %s → %s", kind, p.Digest[:12], len(p.Actions()), p.From, p.To))
+	var targets []string
+	for _, a := range p.Actions() {
+		targets = append(targets, a.Target)
+	}
+	rec.add("plan", l.Actor, "", fmt.Sprintf("%s plan %s: %d actions, %s → %s: %s", kind, p.Digest[:12], len(targets), p.From, p.To, strings.Join(targets, ", ")))
 	if err := l.awaitApproval(ctx, rec, p); err != nil {
 		rec.add("approval", l.Actor, "", err.Error())
 		return nil, p, nil
@@ -193,7 +276,10 @@ func (l *Live) move(ctx context.Context, rec *recorder, s *snapshot.Snapshot, ki
 		rec.add("run_ended", l.Actor, "", fmt.Sprintf("%s refused: %v", kind, err))
 		return nil, p, nil
 	}
-	return res, p, nil
+	if err != nil {
+		rec.add("run_ended", l.Actor, "", fmt.Sprintf("%s stopped: %v", kind, err))
+	}
+	return res, p, err
 }
 
 func liveEvent(rec *recorder, kind string, ev execute.Event) {
@@ -226,7 +312,9 @@ func (l *Live) awaitApproval(ctx context.Context, rec *recorder, p *plan.Plan) e
 			rec.add("approval", l.Actor, "", fmt.Sprintf("plan %s approved", p.Digest[:12]))
 			return nil
 		}
-		if !time.Now().Before(deadline) {
+		if !errors.Is(err, governance.ErrNotApproved) || !time.Now().Before(deadline) {
+			// Only a missing approval is worth waiting for; an unknown
+			// requester or a refused role will not fix itself.
 			return fmt.Errorf("plan %s not approved: %w", p.Digest[:12], err)
 		}
 		if !asked {
@@ -239,25 +327,31 @@ func (l *Live) awaitApproval(ctx context.Context, rec *recorder, p *plan.Plan) e
 	}
 }
 
-// touched compares every resource the drill's failover plan moved,
-// before the drill and after it.
-func touched(before, after *snapshot.Snapshot, p *plan.Plan) []report.Touched {
-	if p == nil {
-		return nil
-	}
+// touched compares every resource the drill's plans moved, before the
+// drill and after it.
+func touched(before, after *snapshot.Snapshot, plans ...*plan.Plan) []report.Touched {
 	was, is := numbersByE164(before), numbersByE164(after)
+	seen := map[string]bool{}
 	var out []report.Touched
-	for _, a := range p.Actions() {
-		t := report.Touched{Resource: a.Key}
-		switch a.Kind {
-		case plan.KindNumber:
-			b, n := was[a.Target], is[a.Target]
-			t.Before, t.After = describe(b), describe(n)
-		default:
-			t.Before, t.After = routeOf(before, a), routeOf(after, a)
+	for _, p := range plans {
+		if p == nil {
+			continue
 		}
-		t.Restored = t.Before == t.After
-		out = append(out, t)
+		for _, a := range p.Actions() {
+			if seen[a.Key] {
+				continue
+			}
+			seen[a.Key] = true
+			t := report.Touched{Resource: a.Key}
+			switch a.Kind {
+			case plan.KindNumber:
+				t.Before, t.After = describe(was[a.Target]), describe(is[a.Target])
+			default:
+				t.Before, t.After = routeOf(before, a), routeOf(after, a)
+			}
+			t.Restored = t.Before == t.After
+			out = append(out, t)
+		}
 	}
 	return out
 }
@@ -278,11 +372,23 @@ func describe(n snapshot.Number) string {
 		if rec != nil {
 			c := *rec
 			c.SID = ""
+			// Webhook URLs may carry basic-auth credentials; reports
+			// and evidence are meant to be shared.
+			c.VoiceURL, c.VoiceFallbackURL, c.StatusCallback = redact(c.VoiceURL), redact(c.VoiceFallbackURL), redact(c.StatusCallback)
 			records[r] = c
 		}
 	}
 	b, _ := json.Marshal(records)
 	return "routes to " + n.Routing.VoiceRegion + "; records " + string(b)
+}
+
+// redact hides a URL's password, keeping it comparable.
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	return p.Redacted()
 }
 
 func routeOf(s *snapshot.Snapshot, a plan.Action) string {

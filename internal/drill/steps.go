@@ -70,7 +70,7 @@ func ledgerSeq(emu *twilioemu.Emulator) int64 {
 // commander declares the incident, and the report carries the gap.
 func (r *tabletopRun) detect(ctx context.Context, w *decision.Watcher, fault time.Time) (store.Decision, error) {
 	if len(r.wb.Triggers) == 0 {
-		r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "no_trigger", Severity: "warning",
+		r.gap(report.Gap{Source: "drill", Kind: "no_trigger", Severity: "warning",
 			Text: fmt.Sprintf("No trigger of the workbook watches flow %s: an outage is detected only when someone notices. Add a trigger on call volume or synthetic calls.", r.t.Flow)})
 		return r.declare(ctx, w, "no trigger watches the flow")
 	}
@@ -108,7 +108,7 @@ func (r *tabletopRun) detect(ctx context.Context, w *decision.Watcher, fault tim
 			return store.Decision{}, err
 		}
 	}
-	r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "not_detected", Severity: "error",
+	r.gap(report.Gap{Source: "drill", Kind: "not_detected", Severity: "error",
 		Text: fmt.Sprintf("No trigger fired within %s of the fault: the workbook's triggers for %s do not see this failure. Add one that does (volume against baseline, synthetic calls, the API probe).", within, r.t.Flow)})
 	return r.declare(ctx, w, fmt.Sprintf("no trigger fired within %s", within))
 }
@@ -135,14 +135,14 @@ func (r *tabletopRun) advance(ctx context.Context, w *decision.Watcher, id, step
 			continue
 		}
 		if err != nil {
-			r.notes = append(r.notes, fmt.Sprintf("Decision step %s not recorded: %v.", step, err))
+			r.note(fmt.Sprintf("Decision step %s not recorded: %v.", step, err))
 			return
 		}
 		r.standIn(p.Name, p.Role, step)
 		r.stepEvent(d)
 		return
 	}
-	r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "no_step_owner", Severity: "warning", Resource: "decision:" + step,
+	r.gap(report.Gap{Source: "drill", Kind: "no_step_owner", Severity: "warning", Resource: "decision:" + step,
 		Text: fmt.Sprintf("Nobody in governance.people may own the decision step %s; name a person with its role.", step)})
 }
 
@@ -308,10 +308,13 @@ func (r *tabletopRun) observe(ctx context.Context) (*snapshot.Snapshot, string, 
 func (r *tabletopRun) onEvent(ev execute.Event) {
 	switch ev.Type {
 	case "cohort_started":
+		r.mu.Lock()
 		r.cohorts++
+		n := r.cohorts
+		r.mu.Unlock()
 		r.rec.add(ev.Type, "", ev.Cohort, fmt.Sprintf("%d actions", ev.Total))
 		for _, e := range r.t.Scenario.Events {
-			if e.Cohort == r.cohorts {
+			if e.Cohort == n {
 				r.applyEvent(e)
 			}
 		}
@@ -332,19 +335,24 @@ func (r *tabletopRun) applyEvent(e scenario.Event) {
 		r.sb.emu.SetFaults(e.Faults())
 	}
 	if err := r.sb.setApps(e.Apps, r.roles); err != nil {
-		r.notes = append(r.notes, "Scenario event not applied: "+err.Error())
+		r.note("Scenario event not applied: " + err.Error())
 		return
 	}
 	r.rec.add("fault", "", "", cmp.Or(e.Note, "scenario event"))
 }
 
 // timedEvents schedules the scenario's `after` events; the returned func
-// cancels those not yet fired.
+// cancels those not yet fired and waits for any that are running, so none
+// runs after the drill moved on.
 func (r *tabletopRun) timedEvents(ctx context.Context, start time.Time) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	var timers []*time.Timer
 	for _, e := range r.t.Scenario.Events {
 		if e.After > 0 {
+			wg.Add(1)
 			timers = append(timers, time.AfterFunc(time.Until(start.Add(time.Duration(e.After))), func() {
+				defer wg.Done()
 				if ctx.Err() == nil {
 					r.applyEvent(e)
 				}
@@ -352,9 +360,13 @@ func (r *tabletopRun) timedEvents(ctx context.Context, start time.Time) func() {
 		}
 	}
 	return func() {
+		cancel()
 		for _, t := range timers {
-			t.Stop()
+			if t.Stop() {
+				wg.Done() // it will never run
+			}
 		}
+		wg.Wait()
 	}
 }
 
@@ -370,7 +382,11 @@ func (r *tabletopRun) validate(ctx context.Context, res *execute.Result) {
 	if wait <= 0 {
 		wait = 5 * time.Second
 	}
-	_ = sleep(ctx, wait)
+	if err := sleep(ctx, wait); err != nil {
+		r.marks.validateEnd = ledgerSeq(r.sb.emu)
+		r.note("Validation cut short: " + err.Error())
+		return
+	}
 	r.marks.validateEnd = ledgerSeq(r.sb.emu)
 	standby := r.roles["standby"]
 	flow := map[string]bool{}
@@ -394,13 +410,15 @@ func (r *tabletopRun) validate(ctx context.Context, res *execute.Result) {
 			bad++
 		}
 	}
-	if elsewhere == 0 && bad == 0 {
+	// With traffic running, a window without a single call proves nothing.
+	silent := placed == 0 && r.t.Scenario.Traffic() != nil
+	if elsewhere == 0 && bad == 0 && !silent {
 		r.validated = time.Now().UTC()
 		r.rec.add("validated", decision.SystemActor, "", fmt.Sprintf("every number of the flow routes to %s; %d calls in %s after the move, all answered there", standby, placed, wait))
 		return
 	}
 	r.rec.add("validated", decision.SystemActor, "", fmt.Sprintf("NOT validated: %d numbers route elsewhere than %s; %d of %d calls after the move not answered there", elsewhere, standby, bad, placed))
-	r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "validation_failed", Severity: "error",
+	r.gap(report.Gap{Source: "drill", Kind: "validation_failed", Severity: "error",
 		Text: fmt.Sprintf("After the move %d numbers routed elsewhere than %s and %d of %d calls were not answered there.", elsewhere, standby, bad, placed)})
 }
 

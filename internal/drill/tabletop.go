@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/voicedr/voicedr/internal/audit"
@@ -87,8 +87,8 @@ func (t *Tabletop) Run(ctx context.Context) (*Outcome, error) {
 		return nil, fmt.Errorf("tabletop drill: flow %q is not in the workbook; name one of its flows", t.Flow)
 	}
 	id := newDrillID(time.Now())
-	dir := filepath.Join(t.Dir, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := drillDir(t.Dir, id)
+	if err != nil {
 		return nil, fmt.Errorf("tabletop drill: %w", err)
 	}
 	rec := newRecorder(t.Progress)
@@ -103,12 +103,13 @@ func (t *Tabletop) Run(ctx context.Context) (*Outcome, error) {
 	}
 	out, err := r.run(ctx)
 	if err != nil {
-		// The drill could not run to its end: record that, so history and
-		// the schedule do not take it for a drill that passed.
-		r.rep.Outcome, r.rep.Reason = OutcomeFailed, err.Error()
-		r.rep.Ended = time.Now().UTC()
-		_ = t.Store.SaveDrill(context.WithoutCancel(ctx), store.Drill{ID: id, Flow: t.Flow, Name: t.Name, Kind: "tabletop",
-			Scenario: t.Scenario.Name, Outcome: OutcomeFailed, StartedAt: r.rep.Started, EndedAt: r.rep.Ended, Dir: dir})
+		// The drill could not run to its end (bad input, shutdown): record
+		// it as an error, which the schedule does not count as a rehearsal.
+		ended := time.Now().UTC()
+		if serr := t.Store.SaveDrill(context.WithoutCancel(ctx), store.Drill{ID: id, Flow: t.Flow, Name: t.Name, Kind: "tabletop",
+			Scenario: t.Scenario.Name, Outcome: OutcomeError, StartedAt: r.rep.Started, EndedAt: ended, Dir: dir}); serr != nil {
+			err = errors.Join(err, serr)
+		}
 		return nil, err
 	}
 	return out, nil
@@ -129,12 +130,28 @@ type tabletopRun struct {
 	log       *audit.Log
 	roles     map[string]string
 	numbers   []string
-	gaps      []report.Gap
-	notes     []string
 	standIns  []report.StandIn
 	marks     marks
-	cohorts   int       // cohorts started, for the scenario's cohort events
 	validated time.Time // zero unless the move was validated
+
+	// mu guards what the engine's callbacks and the scenario's timed
+	// events change while the drill's own goroutine does too.
+	mu      sync.Mutex
+	gaps    []report.Gap
+	notes   []string
+	cohorts int // cohorts started, for the scenario's cohort events
+}
+
+func (r *tabletopRun) note(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, s)
+}
+
+func (r *tabletopRun) gap(gs ...report.Gap) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gaps = append(r.gaps, gs...)
 }
 
 func (r *tabletopRun) run(ctx context.Context) (*Outcome, error) {
@@ -150,7 +167,7 @@ func (r *tabletopRun) run(ctx context.Context) (*Outcome, error) {
 		return nil, err
 	}
 	defer r.sb.close()
-	r.notes = append(r.notes, fmt.Sprintf("%d webhook URLs of the snapshot and workbook were rewritten to in-process sample apps; the drill's Twilio client reached only its emulator at %s.", len(r.sb.rewritten), r.sb.url))
+	r.note(fmt.Sprintf("%d webhook URLs of the snapshot and workbook were rewritten to in-process sample apps; the drill's Twilio client reached only its emulator at %s.", len(r.sb.rewritten), r.sb.url))
 	for _, n := range snap.Numbers {
 		if f, ok := r.wb.FlowOf(n); ok && f == t.Flow {
 			r.numbers = append(r.numbers, n.PhoneNumber)
@@ -172,7 +189,7 @@ func (r *tabletopRun) run(ctx context.Context) (*Outcome, error) {
 	}
 	if rep, err := readiness.Check(snap, r.wb, t.Flow, readiness.Options{}); err == nil {
 		for _, g := range rep.Gaps {
-			r.gaps = append(r.gaps, report.Gap{Source: "readiness", Kind: g.Kind, Severity: g.Severity, Resource: g.Resource, Text: strings.TrimSpace(g.Detail + "; " + g.Remediation)})
+			r.gap(report.Gap{Source: "readiness", Kind: g.Kind, Severity: g.Severity, Resource: g.Resource, Text: strings.TrimSpace(g.Detail + "; " + g.Remediation)})
 		}
 	}
 
@@ -202,7 +219,7 @@ func (r *tabletopRun) drillWorkbook() *workbook.Workbook {
 	for _, g := range r.t.Workbook.Gates {
 		g.Conditions = slices.DeleteFunc(slices.Clone(g.Conditions), func(cd workbook.Condition) bool {
 			if prom[cd.Signal] {
-				r.notes = append(r.notes, fmt.Sprintf("Gate %s: condition on %s (the customer's Prometheus) was not rehearsed: a tabletop drill reaches no customer system.", g.Name, cd.Signal))
+				r.note(fmt.Sprintf("Gate %s: condition on %s (the customer's Prometheus) was not rehearsed: a tabletop drill reaches no customer system.", g.Name, cd.Signal))
 				return true
 			}
 			return false
@@ -217,7 +234,7 @@ func (r *tabletopRun) drillWorkbook() *workbook.Workbook {
 	}
 	for _, h := range r.t.Workbook.Hooks {
 		if h.Flow == "" || h.Flow == r.t.Flow {
-			r.notes = append(r.notes, fmt.Sprintf("Hook %s (%s, %s) was not run: a tabletop drill reaches no customer system.", h.Name, h.Type, h.When))
+			r.note(fmt.Sprintf("Hook %s (%s, %s) was not run: a tabletop drill reaches no customer system.", h.Name, h.Type, h.When))
 		}
 	}
 	return &c
@@ -273,7 +290,7 @@ func (r *tabletopRun) rehearse(ctx context.Context, snap *snapshot.Snapshot) (*e
 	mode := plan.Graceful
 	if source == "stored" {
 		mode = plan.Ungraceful
-		r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "primary_unreadable", Severity: "warning",
+		r.gap(report.Gap{Source: "drill", Kind: "primary_unreadable", Severity: "warning",
 			Text: "The account could not be read during the outage; the plan was made from the last stored snapshot (ungraceful). Keep snapshots fresh: voicedr readiness --db stores one."})
 	}
 	p, err := plan.Make(plan.Input{Snapshot: s, Workbook: r.wb, WorkbookDigest: r.rep.Workbook.SHA256, Flow: t.Flow,
@@ -281,7 +298,7 @@ func (r *tabletopRun) rehearse(ctx context.Context, snap *snapshot.Snapshot) (*e
 	if err != nil {
 		r.rep.Reason = err.Error()
 		r.rec.add("plan", decision.SystemActor, "", "no executable plan: "+err.Error())
-		r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "plan_refused", Severity: "error", Text: err.Error()})
+		r.gap(report.Gap{Source: "drill", Kind: "plan_refused", Severity: "error", Text: err.Error()})
 		r.advance(ctx, w, d.ID, decision.StepRejected, "no executable plan: "+err.Error())
 		return nil, fault, nil
 	}
@@ -291,7 +308,7 @@ func (r *tabletopRun) rehearse(ctx context.Context, snap *snapshot.Snapshot) (*e
 	approver, err := r.approve(ctx, w, d.ID, p)
 	if err != nil {
 		r.rep.Reason = err.Error()
-		r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "approval_unmet", Severity: "error", Text: err.Error()})
+		r.gap(report.Gap{Source: "drill", Kind: "approval_unmet", Severity: "error", Text: err.Error()})
 		return nil, fault, nil
 	}
 	r.advance(ctx, w, d.ID, decision.StepExecution, "execution started")
@@ -304,7 +321,7 @@ func (r *tabletopRun) rehearse(ctx context.Context, snap *snapshot.Snapshot) (*e
 	if err != nil && res == nil {
 		r.rep.Reason = err.Error()
 		r.rec.add("run_ended", "", "", "run refused: "+err.Error())
-		r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "run_refused", Severity: "error", Text: err.Error()})
+		r.gap(report.Gap{Source: "drill", Kind: "run_refused", Severity: "error", Text: err.Error()})
 		return nil, fault, nil
 	}
 	r.rep.RunID = res.RunID
@@ -313,7 +330,7 @@ func (r *tabletopRun) rehearse(ctx context.Context, snap *snapshot.Snapshot) (*e
 		// state.db); the drill reports it rather than failing itself.
 		r.rep.Reason = err.Error()
 		r.rec.add("run_ended", "", "", "run stopped: "+err.Error())
-		r.gaps = append(r.gaps, report.Gap{Source: "drill", Kind: "run_stopped", Severity: "error", Text: err.Error()})
+		r.gap(report.Gap{Source: "drill", Kind: "run_stopped", Severity: "error", Text: err.Error()})
 	}
 	r.validate(ctx, res)
 	closing := "drill ended: run " + string(res.State)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,9 +37,14 @@ func exampleWorkbook(t testing.TB) *workbook.Workbook {
 	return wb
 }
 
-func runTabletop(t *testing.T, snap *snapshot.Snapshot, name string) *drill.Outcome {
+func runTabletop(t *testing.T, snap *snapshot.Snapshot, name string, extra ...string) *drill.Outcome {
 	t.Helper()
-	sc, text, err := scenario.Load(name)
+	text, err := scenario.LibraryFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = append(text, strings.Join(extra, "")...)
+	sc, err := scenario.Parse(name+".yaml", text)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +79,15 @@ func TestTabletopReachesNothingBeyondLoopback(t *testing.T) {
 	snap := account(t)
 	snap.RewriteWebhooks(func(_, u string) string { return customer.URL + "/" + strings.TrimPrefix(u, "https://") })
 
-	out := runTabletop(t, snap, "primary-voice-down")
+	// A timed event mid-drill (the same outage, noted), so the timed-event
+	// path runs under the race detector too.
+	out := runTabletop(t, snap, "primary-voice-down", `events:
+  - after: 4s
+    note: the outage goes on
+    faults:
+      version: 1
+      regions: [{region: primary, product: voice, down: "503"}]
+`)
 	rep := out.Report
 	if hits.Load() != 0 {
 		t.Errorf("the customer's endpoint got %d requests from a tabletop drill; want 0", hits.Load())
@@ -91,6 +105,9 @@ func TestTabletopReachesNothingBeyondLoopback(t *testing.T) {
 	}
 	if rep.Outcome != drill.OutcomeCompleted || !rep.AsExpected {
 		t.Fatalf("outcome %s (as expected %v, reason %q); want completed", rep.Outcome, rep.AsExpected, rep.Reason)
+	}
+	if !slices.ContainsFunc(rep.Timeline, func(e report.Event) bool { return e.Kind == "fault" && e.Text == "the outage goes on" }) {
+		t.Error("the timed scenario event is not on the timeline")
 	}
 	if rep.Calls.Placed == 0 || rep.Calls.Phases[2].Lost != 0 {
 		t.Errorf("calls %+v; want calls placed and none lost after the move", rep.Calls)

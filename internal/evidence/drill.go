@@ -3,6 +3,7 @@ package evidence
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -58,7 +59,11 @@ func DrillBundle(ctx context.Context, st store.Store, drillID string, o Options)
 			}
 		}
 	}
-	slice, data, err := exportAudit(ctx, st, "audit/audit.json", "state database", []string{d.ID}, o.PublicKeys)
+	subjects, err := addStoreRuns(ctx, b, st, d)
+	if err != nil {
+		return nil, err
+	}
+	slice, data, err := exportAudit(ctx, st, "audit/audit.json", "state database", subjects, o.PublicKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +73,34 @@ func DrillBundle(ctx context.Context, st store.Store, drillID string, o Options)
 		}
 	}
 	return b, nil
+}
+
+// addStoreRuns bundles the runs a live drill made in voicedr's own store
+// (its report names them) under runs/, and returns the audit subjects of
+// the drill: its ID, those runs and their plans' digests.
+func addStoreRuns(ctx context.Context, b *Bundle, st store.Store, d store.Drill) ([]string, error) {
+	subjects := []string{d.ID}
+	var rep struct {
+		RunIDs []string `json:"run_ids"`
+	}
+	if len(d.Report) == 0 || json.Unmarshal(d.Report, &rep) != nil {
+		return subjects, nil
+	}
+	for _, id := range rep.RunIDs {
+		run, err := st.GetRun(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			b.Notes = append(b.Notes, "run "+id+" named by the drill's report is not in the state database")
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("drill %s: run %s: %w", d.ID, id, err)
+		}
+		if err := addRun(ctx, b, st, run, "runs/"+run.ID+"/"); err != nil {
+			return nil, fmt.Errorf("drill %s: %w", d.ID, err)
+		}
+		subjects = append(subjects, run.ID, run.PlanDigest)
+	}
+	return subjects, nil
 }
 
 // addDrillState exports the drill's own store. It opens a copy of

@@ -378,3 +378,20 @@ func usedSignals(ss []workbook.Signal, cs []Cohort) []workbook.Signal {
 	}
 	return out
 }
+
+// Restrict keeps only the actions whose keys are in keep, drops the
+// cohorts it empties and reseals the plan: a live drill's failback brings
+// back what its failover moved and nothing else (a number of the cohort
+// that was already in the standby before the drill stays there).
+func (p *Plan) Restrict(keep map[string]bool) error {
+	var cohorts []Cohort
+	for _, c := range p.Cohorts {
+		c.Actions = slices.DeleteFunc(slices.Clone(c.Actions), func(a Action) bool { return !keep[a.Key] })
+		c.Sample = slices.DeleteFunc(slices.Clone(c.Sample), func(n string) bool { return !keep[KindNumber+":"+n] })
+		if len(c.Actions) > 0 {
+			cohorts = append(cohorts, c)
+		}
+	}
+	p.Cohorts = cohorts
+	return p.Seal()
+}

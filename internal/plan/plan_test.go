@@ -278,3 +278,26 @@ func TestOnlyKeepsTheDrillCohort(t *testing.T) {
 		t.Errorf("unknown cohort: got %v; want an error naming it", err)
 	}
 }
+
+// TestRestrictKeepsOnlyTheGivenActions: the failback of a live drill
+// carries only what its failover moved, with a new digest.
+func TestRestrictKeepsOnlyTheGivenActions(t *testing.T) {
+	s, support := account(t, 1)
+	p := make1(t, s, book(t, support[5], nil), plan.Failover)
+	digest := p.Digest
+	keep := map[string]bool{p.Cohorts[1].Actions[0].Key: true}
+	if err := p.Restrict(keep); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Actions(); len(got) != 1 || !keep[got[0].Key] || len(p.Cohorts) != 1 {
+		t.Fatalf("after Restrict: cohorts %d, actions %+v; want the one kept action", len(p.Cohorts), got)
+	}
+	for _, n := range p.Cohorts[0].Sample {
+		if !keep[plan.KindNumber+":"+n] {
+			t.Errorf("sample keeps %s, which the plan no longer moves", n)
+		}
+	}
+	if p.Digest == digest || p.Digest == "" {
+		t.Errorf("digest %q after Restrict; want a new one", p.Digest)
+	}
+}

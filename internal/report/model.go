@@ -33,8 +33,11 @@ type Drill struct {
 	Expected   string `json:"expected,omitempty"`
 	AsExpected bool   `json:"as_expected"`
 	// Reason says why the run ended as it did (the engine's reason).
-	Reason   string       `json:"reason,omitempty"`
-	RunID    string       `json:"run_id,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	RunID  string `json:"run_id,omitempty"`
+	// RunIDs are the runs a live drill made in voicedr's store (the
+	// failover, then the failback), for evidence bundles to carry.
+	RunIDs   []string     `json:"run_ids,omitempty"`
 	RTO      RTO          `json:"rto"`
 	Timeline []Event      `json:"timeline"`
 	Calls    Calls        `json:"calls"`

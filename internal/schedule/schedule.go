@@ -103,7 +103,7 @@ func Status(drills []workbook.Drill, history []store.Drill, now time.Time) []Due
 	for _, d := range drills {
 		due := Due{Drill: d}
 		for _, h := range history {
-			if Matches(d, h, named) && !h.EndedAt.IsZero() && h.EndedAt.After(due.Last) {
+			if Matches(d, h, named) && rehearsed(h) && h.EndedAt.After(due.Last) {
 				due.Last = h.EndedAt
 			}
 		}
@@ -137,3 +137,13 @@ func Overdue(ds []Due) []Due {
 	}
 	return out
 }
+
+// rehearsed tells a drill that ran to its end, whatever it found, from one
+// that could not run (outcome "error": bad input, shutdown), which proves
+// nothing.
+func rehearsed(h store.Drill) bool {
+	return !h.EndedAt.IsZero() && h.Outcome != outcomeError
+}
+
+// outcomeError is package drill's outcome of a drill that could not run.
+const outcomeError = "error"

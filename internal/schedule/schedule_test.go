@@ -90,6 +90,10 @@ func TestStatusMatchesHistory(t *testing.T) {
 			StartedAt: day(2024, time.May, 20), EndedAt: day(2024, time.May, 20)},
 		// Still running (no end): proves nothing yet.
 		{ID: "e", Flow: "cc", Name: "cc-tabletop", Kind: schedule.KindTabletop, StartedAt: day(2024, time.May, 31)},
+		// Could not run (outcome error, e.g. cut short by a shutdown): it
+		// ended, newer than a, but rehearsed nothing.
+		{ID: "f", Flow: "support", Name: "support-tabletop", Kind: schedule.KindTabletop, Outcome: "error",
+			StartedAt: day(2024, time.May, 10), EndedAt: day(2024, time.May, 10)},
 	}
 	got := schedule.Status(drills, hist, now)
 	want := []schedule.Due{

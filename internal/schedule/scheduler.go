@@ -144,8 +144,8 @@ func (s *Scheduler) runTabletop(ctx context.Context, d Due, history []store.Dril
 		named[wd.Name] = true
 	}
 	for _, h := range history {
-		if !Matches(d.Drill, h, named) || h.StartedAt.IsZero() {
-			continue
+		if !Matches(d.Drill, h, named) || h.StartedAt.IsZero() || h.Outcome == outcomeError {
+			continue // an attempt that could not run is retried after Retry
 		}
 		if end, ok := Add(h.StartedAt, d.Drill.Cadence); ok && now.Before(end) {
 			return

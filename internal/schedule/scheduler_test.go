@@ -223,3 +223,21 @@ func TestSchedulerRunStopsWithContext(t *testing.T) {
 		t.Error("Run without a workbook and store: no error")
 	}
 }
+
+// TestSchedulerRetriesADrillThatCouldNotRun: a drill record that ended in
+// error (the drill could not run, e.g. serve shut down mid-drill) neither
+// counts as this period's rehearsal nor blocks the next attempt.
+func TestSchedulerRetriesADrillThatCouldNotRun(t *testing.T) {
+	tt := workbook.Drill{Name: "t", Flow: "f", Kind: schedule.KindTabletop, Cadence: schedule.Monthly}
+	r := newRig(t, tt)
+	clock := day(2024, time.May, 1)
+	r.s.RunTabletop = r.runner(&clock)
+	if err := r.st.SaveDrill(context.Background(), store.Drill{ID: "cut-short", Flow: "f", Name: "t", Kind: schedule.KindTabletop,
+		Outcome: "error", StartedAt: clock.Add(-2 * time.Hour), EndedAt: clock.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(t, clock)
+	if len(r.runs) != 1 {
+		t.Fatalf("runs = %v, want one: the drill that could not run is still due", r.runs)
+	}
+}

@@ -135,7 +135,7 @@ func (s *Server) getDrillReport(w http.ResponseWriter, r *http.Request, _ string
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		writeError(w, http.StatusNotFound, "drill "+id+" has no report.html (still running, or its directory was moved): re-render it with voicedr drill report")
+		writeError(w, http.StatusNotFound, "drill "+id+" has no report.html (still running, or its directory was moved or removed): its JSON report is at /v1/drills/"+id)
 		return
 	case err != nil:
 		s.log.Error("read drill report", "drill", id, "err", err)
