@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/voicedr/voicedr/internal/drill"
 	"github.com/voicedr/voicedr/internal/signing"
 	"github.com/voicedr/voicedr/internal/store"
 )
@@ -80,36 +82,18 @@ the closing to the audit log. Exit 0 closed, 2 unknown ID or no --note, 6 alread
 				return err
 			}
 			defer db.Close()
-			items, err := db.ActionItems(ctx, false)
-			if err != nil {
-				return err
-			}
-			var item *store.ActionItem
-			for i := range items {
-				if items[i].ID == id {
-					item = &items[i]
-				}
-			}
-			switch {
-			case item == nil:
-				return usageError("action item %s not found: list open items with voicedr drill actions (--all for closed ones)", id)
-			case !item.ClosedAt.IsZero():
-				return &ExitError{Code: ExitRefused, Err: fmt.Errorf("action item %s was already closed by %s on %s (%s): nothing to do",
-					id, item.ClosedBy, item.ClosedAt.Format(time.RFC3339), item.Note)}
-			}
 			log, err := openAudit(db, keyPath)
 			if err != nil {
 				return err
 			}
-			item.ClosedAt, item.ClosedBy, item.Note = time.Now().UTC(), as, note
-			if err := db.SaveActionItem(ctx, *item); err != nil {
+			item, err := drill.CloseAction(ctx, db, log, id, as, note, time.Now())
+			switch {
+			case errors.Is(err, drill.ErrNoAction):
+				return usageError("action item %s not found: list open items with voicedr drill actions (--all for closed ones)", id)
+			case errors.Is(err, drill.ErrActionClosed):
+				return &ExitError{Code: ExitRefused, Err: fmt.Errorf("%v: nothing to do", err)}
+			case err != nil:
 				return err
-			}
-			// The audit entry follows the save: an item closed without its
-			// entry is visible (closed_by, note); an entry for an item not
-			// closed would be a false record.
-			if _, err := log.Append(ctx, "drill.action_closed", as, item.ID, item); err != nil {
-				return fmt.Errorf("action item %s closed, but not audited: %w", item.ID, err)
 			}
 			if asJSON {
 				return json.NewEncoder(g.stdout).Encode(item)

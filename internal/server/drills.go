@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voicedr/voicedr/internal/drill"
 	"github.com/voicedr/voicedr/internal/governance"
 	"github.com/voicedr/voicedr/internal/report"
 	"github.com/voicedr/voicedr/internal/store"
@@ -187,34 +188,20 @@ func (s *Server) closeAction(w http.ResponseWriter, r *http.Request, person stri
 	// together get one 200 and one 409, not two closings.
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
-	items, err := s.st.ActionItems(r.Context(), false)
-	if err != nil {
-		s.storeError(w, "action items", err)
-		return
-	}
-	var item *store.ActionItem
-	for i := range items {
-		if items[i].ID == id {
-			item = &items[i]
-		}
-	}
+	// The server audits itself (a refused entry is logged, never undoes a
+	// close the store has recorded).
+	item, err := drill.CloseAction(r.Context(), s.st, nil, id, person, req.Note, s.now())
 	switch {
-	case item == nil:
+	case errors.Is(err, drill.ErrNoAction):
 		writeError(w, http.StatusNotFound, "action item "+id+" not found: GET /v1/actions?all=1 lists every one")
 		return
-	case !item.ClosedAt.IsZero():
-		writeError(w, http.StatusConflict, "action item "+id+" was already closed by "+item.ClosedBy+" on "+
-			item.ClosedAt.UTC().Format(time.RFC3339)+" ("+item.Note+"): nothing to do")
+	case errors.Is(err, drill.ErrActionClosed):
+		writeError(w, http.StatusConflict, err.Error()+": nothing to do")
 		return
-	}
-	item.ClosedAt, item.ClosedBy, item.Note = s.now().UTC(), person, req.Note
-	if err := s.st.SaveActionItem(r.Context(), *item); err != nil {
+	case err != nil:
 		s.storeError(w, "close action item "+id, err)
 		return
 	}
-	// The audit entry follows the save, as the CLI's does: an item closed
-	// without its entry is visible (closed_by, note); an entry for an item
-	// not closed would be a false record.
 	s.audit(r.Context(), "drill.action_closed", person, item.ID, item)
 	writeJSON(w, http.StatusOK, item)
 }
