@@ -48,16 +48,16 @@ func (d *localApps) beforeSeed(emu *twilioemu.Emulator, s *snapshot.Snapshot) er
 }
 
 // rewrite maps a customer webhook URL of region r to the region's sample
-// app: the demo applies it to the seed and to its workbook alike, so the
-// two agree as a customer's account and workbook do.
-func (d *localApps) rewrite(r, u string) string {
+// app endpoint of its kind: the demo applies it to the seed and to its
+// workbook alike, so the two agree as a customer's account and workbook do.
+func (d *localApps) rewrite(r string, k snapshot.WebhookKind, u string) string {
 	if u == "" {
 		return ""
 	}
-	switch {
-	case strings.Contains(u, "fallback"):
+	switch k {
+	case snapshot.WebhookFallback:
 		return d.base[r] + "/fallback"
-	case strings.Contains(u, "status"):
+	case snapshot.WebhookStatus:
 		return d.base[r] + "/status"
 	}
 	return d.base[r] + "/voice"

@@ -13,6 +13,7 @@ import (
 	"github.com/voicedr/voicedr/internal/inventory"
 	"github.com/voicedr/voicedr/internal/readiness"
 	"github.com/voicedr/voicedr/internal/scenario"
+	"github.com/voicedr/voicedr/internal/snapshot"
 	"github.com/voicedr/voicedr/internal/standby"
 	"github.com/voicedr/voicedr/internal/store/sqlite"
 	"github.com/voicedr/voicedr/internal/twilio"
@@ -36,9 +37,10 @@ func demoDrill(ctx context.Context, w io.Writer, dir string, set *twilio.Set, ap
 	var pairs []string
 	for _, rp := range orig.Regions {
 		r := string(rp.Region)
-		for _, u := range []string{rp.App.VoiceURL, rp.App.FallbackURL, rp.App.StatusCallback} {
+		for k, u := range map[snapshot.WebhookKind]string{snapshot.WebhookVoice: rp.App.VoiceURL,
+			snapshot.WebhookFallback: rp.App.FallbackURL, snapshot.WebhookStatus: rp.App.StatusCallback} {
 			if u != "" {
-				pairs = append(pairs, u, apps.rewrite(r, u))
+				pairs = append(pairs, u, apps.rewrite(r, k, u))
 			}
 		}
 	}

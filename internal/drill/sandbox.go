@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -142,28 +141,21 @@ func (sb *sandbox) serve(h http.Handler) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// rewrite points every webhook at the region's sample app: the fallback
-// URL at /fallback, status callbacks at /status, the rest at /voice.
+// rewrite points every webhook at the region's sample app endpoint of its
+// kind: fallback URLs at /fallback, status callbacks at /status, voice URLs
+// (and trunks' disaster-recovery URLs) at /voice.
 func (sb *sandbox) rewrite(snap *snapshot.Snapshot, wb *workbook.Workbook) {
-	kind := map[string]string{}
-	for _, rp := range wb.Regions {
-		kind[rp.App.FallbackURL] = "/fallback"
-		kind[rp.App.StatusCallback] = "/status"
-	}
-	to := func(r, u string) string {
+	to := func(r string, k snapshot.WebhookKind, u string) string {
 		if u == "" {
 			return ""
 		}
 		sb.rewritten[u] = true
-		path := kind[u]
-		switch {
-		case path != "":
-		case strings.Contains(u, "fallback"):
+		path := "/voice"
+		switch k {
+		case snapshot.WebhookFallback:
 			path = "/fallback"
-		case strings.Contains(u, "status"):
+		case snapshot.WebhookStatus:
 			path = "/status"
-		default:
-			path = "/voice"
 		}
 		base := sb.base[region.Region(r)]
 		if base == "" { // a region the emulator does not serve: nothing answers
@@ -175,9 +167,9 @@ func (sb *sandbox) rewrite(snap *snapshot.Snapshot, wb *workbook.Workbook) {
 	for i := range wb.Regions {
 		rp := &wb.Regions[i]
 		r := string(rp.Region)
-		rp.App.VoiceURL = to(r, rp.App.VoiceURL)
-		rp.App.FallbackURL = to(r, rp.App.FallbackURL)
-		rp.App.StatusCallback = to(r, rp.App.StatusCallback)
+		rp.App.VoiceURL = to(r, snapshot.WebhookVoice, rp.App.VoiceURL)
+		rp.App.FallbackURL = to(r, snapshot.WebhookFallback, rp.App.FallbackURL)
+		rp.App.StatusCallback = to(r, snapshot.WebhookStatus, rp.App.StatusCallback)
 		// The health endpoint is probed only when the team opted in; in a
 		// tabletop it is the sample app's, which may always be probed.
 		if rp.App.HealthURL != "" {

@@ -77,7 +77,9 @@ func TestTabletopReachesNothingBeyondLoopback(t *testing.T) {
 	customer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer customer.Close()
 	snap := account(t)
-	snap.RewriteWebhooks(func(_, u string) string { return customer.URL + "/" + strings.TrimPrefix(u, "https://") })
+	snap.RewriteWebhooks(func(_ string, _ snapshot.WebhookKind, u string) string {
+		return customer.URL + "/" + strings.TrimPrefix(u, "https://")
+	})
 
 	// A timed event mid-drill (the same outage, noted), so the timed-event
 	// path runs under the race detector too.

@@ -203,36 +203,49 @@ func (s *Snapshot) Write(w io.Writer) error {
 	return enc.Encode(s)
 }
 
+// WebhookKind says which of a record's webhooks a URL is, so a rewrite
+// can point each at the matching endpoint of a sample app.
+type WebhookKind string
+
+// Webhook kinds. A trunk's disaster-recovery URL answers calls as a voice
+// URL does.
+const (
+	WebhookVoice    WebhookKind = "voice"
+	WebhookFallback WebhookKind = "fallback"
+	WebhookStatus   WebhookKind = "status"
+	WebhookTrunkDR  WebhookKind = "trunk_dr"
+)
+
 // RewriteWebhooks replaces every webhook URL in the snapshot (numbers'
 // records, TwiML Apps, SIP domains, trunks' disaster-recovery URLs) with
-// fn(region, url). Tabletop copies use it so that nothing a rehearsal does
-// can reach a customer's production endpoint. Empty URLs stay empty.
-func (s *Snapshot) RewriteWebhooks(fn func(region, url string) string) {
-	re := func(r string, u *string) {
+// fn(region, kind, url). Tabletop copies use it so that nothing a rehearsal
+// does can reach a customer's production endpoint. Empty URLs stay empty.
+func (s *Snapshot) RewriteWebhooks(fn func(region string, kind WebhookKind, url string) string) {
+	re := func(r string, k WebhookKind, u *string) {
 		if *u != "" {
-			*u = fn(r, *u)
+			*u = fn(r, k, *u)
 		}
 	}
 	for _, n := range s.Numbers {
 		for r, rec := range n.Records {
-			re(r, &rec.VoiceURL)
-			re(r, &rec.VoiceFallbackURL)
-			re(r, &rec.StatusCallback)
+			re(r, WebhookVoice, &rec.VoiceURL)
+			re(r, WebhookFallback, &rec.VoiceFallbackURL)
+			re(r, WebhookStatus, &rec.StatusCallback)
 		}
 	}
 	for r, res := range s.Resources {
 		for i := range res.Applications {
 			a := &res.Applications[i]
-			re(r, &a.VoiceURL)
-			re(r, &a.VoiceFallbackURL)
-			re(r, &a.StatusCallback)
+			re(r, WebhookVoice, &a.VoiceURL)
+			re(r, WebhookFallback, &a.VoiceFallbackURL)
+			re(r, WebhookStatus, &a.StatusCallback)
 		}
 		for i := range res.SIPDomains {
-			re(r, &res.SIPDomains[i].VoiceURL)
-			re(r, &res.SIPDomains[i].VoiceFallbackURL)
+			re(r, WebhookVoice, &res.SIPDomains[i].VoiceURL)
+			re(r, WebhookFallback, &res.SIPDomains[i].VoiceFallbackURL)
 		}
 		for i := range res.Trunks {
-			re(r, &res.Trunks[i].DisasterRecoveryURL)
+			re(r, WebhookTrunkDR, &res.Trunks[i].DisasterRecoveryURL)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package snapshot_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,8 +75,8 @@ func TestRewriteWebhooks(t *testing.T) {
 	s.Resources["us1"].Applications = []snapshot.Application{{SID: "AP1", VoiceURL: "https://a.example/app"}}
 	s.Resources["us1"].Trunks[0].DisasterRecoveryURL = "https://a.example/dr"
 	var seen []string
-	s.RewriteWebhooks(func(r, u string) string {
-		seen = append(seen, r+" "+u)
+	s.RewriteWebhooks(func(r string, k snapshot.WebhookKind, u string) string {
+		seen = append(seen, r+" "+string(k)+" "+u)
 		return "http://127.0.0.1/" + r
 	})
 	if got := s.Numbers[0].Records["us1"].VoiceURL; got != "http://127.0.0.1/us1" {
@@ -89,6 +90,11 @@ func TestRewriteWebhooks(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Errorf("rewrote %d URLs, want 4: %v", len(seen), seen)
+	}
+	for _, want := range []string{"ie1 fallback https://b.example/fb", "us1 voice https://a.example/app", "us1 trunk_dr https://a.example/dr"} {
+		if !slices.Contains(seen, want) {
+			t.Errorf("rewrites %v lack %q: each URL is passed with its kind", seen, want)
+		}
 	}
 }
 
