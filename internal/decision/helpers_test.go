@@ -97,9 +97,7 @@ func newWorld(t *testing.T, n int) *world {
 	t.Cleanup(pool.Close)
 	var profiles []region.Resolved
 	for _, r := range []region.Region{region.US1, region.IE1} {
-		c := creds[r]
-		profiles = append(profiles, region.Resolved{Profile: region.Profile{Region: r, Edge: r.HomeEdge(), AccountSID: c.AccountSID},
-			APIKeySID: c.Standard.SID, APISecret: region.NewSecret(c.Standard.Secret), AuthToken: region.NewSecret(c.AuthToken)})
+		profiles = append(profiles, emu.Profile(r))
 	}
 	if w.set, err = twilio.NewSet(pool, profiles...); err != nil {
 		t.Fatal(err)

@@ -180,28 +180,18 @@ func (sb *sandbox) rewrite(snap *snapshot.Snapshot, wb *workbook.Workbook) {
 }
 
 // clients builds the drill's Twilio client: one pool whose every request
-// goes to the sandbox's emulator, with the emulator's credentials.
+// goes to the sandbox's emulator (dialled through the guard), with the
+// emulator's credentials for the workbook's regions. The workbook's
+// credential references name the real account's secrets: never read here.
 func (sb *sandbox) clients(wb *workbook.Workbook) error {
 	pool, err := twilio.NewPool(twilio.Options{Endpoint: sb.url, Limits: twilio.Limits{Rate: 250, MaxInFlight: 64}, DialContext: sb.guard.dial})
 	if err != nil {
 		return err
 	}
 	sb.pool = pool
-	env := map[string]string{"TWILIO_ACCOUNT_SID": sb.emu.AccountSID()}
-	for r, c := range sb.emu.Credentials() {
-		p := r.EnvPrefix()
-		env[p+"API_KEY"], env[p+"API_SECRET"], env[p+"AUTH_TOKEN"] = c.Standard.SID, c.Standard.Secret, c.AuthToken
-	}
-	getenv := func(k string) string { return env[k] }
 	var profiles []region.Resolved
 	for _, rp := range wb.Regions {
-		// Only region and edge come from the workbook: its credential
-		// references name the real account's secrets, never read here.
-		p, err := region.Resolve(region.Profile{Region: rp.Region, Edge: rp.Edge}, region.Profile{}, getenv, nil)
-		if err != nil {
-			return fmt.Errorf("drill client for %s: %w", rp.Region, err)
-		}
-		profiles = append(profiles, p)
+		profiles = append(profiles, sb.emu.Profile(rp.Region))
 	}
 	sb.set, err = twilio.NewSet(pool, profiles...)
 	return err

@@ -283,9 +283,7 @@ func TestApplyStopsAtTheFirstError(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	c := emu.Credentials()[region.IE1]
-	set, err := twilio.NewSet(pool, region.Resolved{Profile: region.Profile{Region: region.IE1, Edge: "dublin", AccountSID: c.AccountSID},
-		APIKeySID: c.Standard.SID, APISecret: region.NewSecret(c.Standard.Secret)})
+	set, err := twilio.NewSet(pool, emu.Profile(region.IE1))
 	if err != nil {
 		t.Fatal(err)
 	}

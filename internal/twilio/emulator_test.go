@@ -46,11 +46,8 @@ func startEmu(t *testing.T, faults *twilioemu.Faults, opts twilio.Options) emuEn
 	}
 	t.Cleanup(pool.Close)
 	var profiles []region.Resolved
-	for r, c := range emu.Credentials() {
-		profiles = append(profiles, region.Resolved{
-			Profile:   region.Profile{Region: r, Edge: r.HomeEdge(), AccountSID: c.AccountSID},
-			APIKeySID: c.Standard.SID, APISecret: region.NewSecret(c.Standard.Secret), AuthToken: region.NewSecret(c.AuthToken),
-		})
+	for r := range emu.Credentials() {
+		profiles = append(profiles, emu.Profile(r))
 	}
 	set, err := twilio.NewSet(pool, profiles...)
 	if err != nil {

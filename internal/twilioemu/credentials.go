@@ -74,3 +74,13 @@ func (e *Emulator) WriteEnv(w io.Writer, endpoint string) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Profile is how a client reaches region r of this emulator with its
+// Standard key, as voicedr's region profiles reach Twilio: the region's
+// home edge (the only one the emulator accepts by default), the account
+// and the key's secret and auth token read.
+func (e *Emulator) Profile(r region.Region) region.Resolved {
+	c := e.Credentials()[r]
+	return region.Resolved{Profile: region.Profile{Region: r, Edge: r.HomeEdge(), AccountSID: c.AccountSID},
+		APIKeySID: c.Standard.SID, APISecret: region.NewSecret(c.Standard.Secret), AuthToken: region.NewSecret(c.AuthToken)}
+}

@@ -48,9 +48,7 @@ func Start(tb testing.TB, n int, faults *twilioemu.Faults, pool twilio.Options, 
 	tb.Cleanup(p.Close)
 	var profiles []region.Resolved
 	for _, r := range region.All {
-		c := emu.Credentials()[r]
-		profiles = append(profiles, region.Resolved{Profile: region.Profile{Region: r, Edge: r.HomeEdge(), AccountSID: c.AccountSID},
-			APIKeySID: c.Standard.SID, APISecret: region.NewSecret(c.Standard.Secret), AuthToken: region.NewSecret(c.AuthToken)})
+		profiles = append(profiles, emu.Profile(r))
 	}
 	set, err := twilio.NewSet(p, profiles...)
 	if err != nil {
